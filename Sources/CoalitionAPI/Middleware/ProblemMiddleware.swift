@@ -1,0 +1,84 @@
+import CoalitionModels
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PQ
+
+/// Turns every error into an RFC 9457 `application/problem+json` answer: Hummingbird's HTTP
+/// errors (404, 413, …), 405 for a known path with another method, `Problem`s thrown by routes,
+/// and anything unexpected as a 500 that names the request id but no SQL or stack trace.
+/// Also refuses a declared body over the limit before any route reads it.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let routes: RouteTable
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+                throw Problem.tooLarge(limit: context.maxUploadSize)
+            }
+            return try await next(request, context)
+        } catch {
+            return try Self.response(for: error, request: request, context: context, routes: routes)
+        }
+    }
+
+    static func response(for error: any Error, request: Request, context: Context, routes: RouteTable) throws -> Response {
+        var headers = HTTPFields()
+        var problem: Problem
+        switch error {
+        case let p as Problem:
+            problem = p
+        case let http as HTTPError:
+            if http.status == .notFound, let allowed = routes.methods(forPath: request.uri.path), !allowed.isEmpty,
+                !allowed.contains(request.method)
+            {
+                problem = Problem(
+                    status: 405, title: "Method Not Allowed",
+                    detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ", "))")
+                headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+            } else if http.status == .notFound {
+                problem = Problem(status: 404, title: "Not Found", detail: "no resource at \(request.uri.path)")
+            } else if http.status == .contentTooLarge {
+                problem = .tooLarge(limit: context.maxUploadSize)
+            } else {
+                problem = Problem(status: Int(http.status.code), title: http.status.reasonPhrase, detail: http.body)
+            }
+            for field in http.headers where field.name != .contentType && field.name != .contentLength {
+                headers.append(field)
+            }
+        case let db as PQError where db.kind == .poolTimeout || db.kind == .connection:
+            context.logger.error("database unavailable", metadata: ["error": "\(db)"])
+            problem = Problem(status: 503, title: "Service Unavailable", detail: "the database is not available; try again shortly")
+            headers[.retryAfter] = "1"
+        default:
+            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            problem = Problem(
+                status: 500, title: "Internal Server Error",
+                detail: "an unexpected error occurred; quote request id \(context.requestID) when reporting it")
+        }
+        problem.requestID = context.requestID
+        return try problemResponse(problem, headers: headers)
+    }
+}
+
+extension Problem {
+    static func tooLarge(limit: Int) -> Problem {
+        Problem(status: 413, title: "Content Too Large", detail: "the request body is larger than the limit of \(limit) bytes")
+    }
+}
+
+/// Encodes a problem document with its media type and status.
+func problemResponse(_ problem: Problem, headers: HTTPFields = [:]) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var headers = headers
+    headers[.contentType] = Problem.mediaType
+    return Response(
+        status: HTTPResponse.Status(code: problem.status),
+        headers: headers,
+        body: ResponseBody(byteBuffer: ByteBuffer(data: try encoder.encode(problem))))
+}

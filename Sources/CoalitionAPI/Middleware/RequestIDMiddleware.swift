@@ -1,0 +1,35 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-ID")!
+}
+
+/// Accepts a sane `X-Request-ID` or makes one, puts it in the logger's metadata and echoes it
+/// on the response, errors included. Also applies the configured body limit to the context.
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let maxBodyBytes: Int
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
+        context.requestID = id
+        context.maxUploadSize = maxBodyBytes
+        context.logger[metadataKey: "request_id"] = "\(id)"
+        var response = try await next(request, context)
+        response.headers[.requestID] = id
+        return response
+    }
+
+    /// Client ids are kept when they are short printable tokens, so that logs stay clean.
+    static func acceptable(_ value: String) -> String? {
+        guard (1...128).contains(value.utf8.count),
+            value.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "\"") })
+        else { return nil }
+        return value
+    }
+}

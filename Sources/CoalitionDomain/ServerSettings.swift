@@ -1,0 +1,77 @@
+import CoalitionModels
+
+/// Validated server settings, read from flags and the environment (SPEC §5). Pure: the caller
+/// passes the environment in, so the rules are tested without a process.
+public struct ServerSettings: Sendable, Equatable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// libpq connection string or URI of the app role; empty uses the `PG*` variables.
+    public var databaseURL = ""
+    /// Connection of the owner role, used to migrate; defaults to `databaseURL`.
+    public var ownerDatabaseURL = ""
+    public var poolSize = 8
+    public var poolAcquireTimeoutMilliseconds = 5_000
+    public var statementTimeoutMilliseconds = 30_000
+    public var approvalQuorum = 2
+    public var logLevel = "info"
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// Where `NNNN_name.sql` files are; empty: search the usual places.
+    public var migrationsDirectory = ""
+
+    public init() {}
+
+    /// An invalid setting: which one and why, in one line.
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public var name: String
+        public var reason: String
+        public var description: String { "\(name): \(reason)" }
+    }
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads the environment variables of SPEC §5 over the defaults.
+    public static func fromEnvironment(_ env: [String: String]) throws(Invalid) -> ServerSettings {
+        var s = ServerSettings()
+        if let v = env["COALITION_HOST"], !v.isEmpty { s.host = v }
+        if let v = env["COALITION_PORT"] { s.port = try integer(v, "COALITION_PORT", 0...65535) }
+        if let v = env["DATABASE_URL"] { s.databaseURL = v }
+        s.ownerDatabaseURL = env["COALITION_OWNER_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? s.databaseURL
+        if let v = env["COALITION_DB_POOL_SIZE"] { s.poolSize = try integer(v, "COALITION_DB_POOL_SIZE", 1...200) }
+        if let v = env["COALITION_DB_ACQUIRE_TIMEOUT_MS"] {
+            s.poolAcquireTimeoutMilliseconds = try integer(v, "COALITION_DB_ACQUIRE_TIMEOUT_MS", 1...600_000)
+        }
+        if let v = env["COALITION_STATEMENT_TIMEOUT_MS"] {
+            s.statementTimeoutMilliseconds = try integer(v, "COALITION_STATEMENT_TIMEOUT_MS", 0...3_600_000)
+        }
+        if let v = env["COALITION_APPROVAL_QUORUM"] { s.approvalQuorum = try integer(v, "COALITION_APPROVAL_QUORUM", 1...100) }
+        if let v = env["COALITION_LOG_LEVEL"] { s.logLevel = try logLevel(v, "COALITION_LOG_LEVEL") }
+        if let v = env["COALITION_MAX_BODY_BYTES"] { s.maxBodyBytes = try integer(v, "COALITION_MAX_BODY_BYTES", 1024...(1 << 30)) }
+        if let v = env["COALITION_MIGRATIONS_DIR"] { s.migrationsDirectory = v }
+        return s
+    }
+
+    public static func integer(_ text: String, _ name: String, _ range: ClosedRange<Int>) throws(Invalid) -> Int {
+        guard let value = Int(text.trimmingSpaces()) else {
+            throw Invalid(name: name, reason: "expected a whole number, got \"\(text)\"")
+        }
+        guard range.contains(value) else {
+            throw Invalid(name: name, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    public static func logLevel(_ text: String, _ name: String) throws(Invalid) -> String {
+        let level = text.lowercased()
+        guard logLevels.contains(level) else {
+            throw Invalid(name: name, reason: "expected one of \(logLevels.joined(separator: ", ")), got \"\(text)\"")
+        }
+        return level
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,214 @@
+import ArgumentParser
+import CoalitionAPI
+import CoalitionDomain
+import CoalitionModels
+import CoalitionStore
+import Foundation
+import Logging
+import Metrics
+import PQ
+import Prometheus
+
+@main
+struct CoalitionServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coalition-server",
+        abstract: "The Coalition collaboration server.",
+        version: CoalitionVersion.current,
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Flags shared by every subcommand; each overrides its environment variable.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "libpq connection string or URI of the app role (env DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(name: .customLong("owner-database-url"), help: "Connection of the owner role, for migrations (env COALITION_OWNER_DATABASE_URL; default: --database-url).")
+    var ownerDatabaseURL: String?
+
+    @Option(name: .customLong("migrations-dir"), help: "Directory of NNNN_name.sql files (env COALITION_MIGRATIONS_DIR).")
+    var migrationsDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env COALITION_LOG_LEVEL).")
+    var logLevel: String?
+
+    func settings() throws -> ServerSettings {
+        var s = try ServerSettings.fromEnvironment(ProcessInfo.processInfo.environment)
+        if let databaseURL {
+            s.databaseURL = databaseURL
+            if ownerDatabaseURL == nil, ProcessInfo.processInfo.environment["COALITION_OWNER_DATABASE_URL"] == nil {
+                s.ownerDatabaseURL = databaseURL
+            }
+        }
+        if let ownerDatabaseURL { s.ownerDatabaseURL = ownerDatabaseURL }
+        if let migrationsDirectory { s.migrationsDirectory = migrationsDirectory }
+        if let logLevel { s.logLevel = try ServerSettings.logLevel(logLevel, "--log-level") }
+        return s
+    }
+}
+
+/// Prints one line to standard error and exits with status 1: the form of every runtime
+/// failure of the server's commands (bad settings, unreachable database, pending migrations).
+struct Failure: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+func runReportingFailures(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let failure as Failure {
+        FileHandle.standardError.write(Data("coalition-server: \(failure.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let invalid as ServerSettings.Invalid {
+        FileHandle.standardError.write(Data("coalition-server: invalid setting \(invalid.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as PQError {
+        FileHandle.standardError.write(Data("coalition-server: \(describe(error))\n".utf8))
+        throw ExitCode.failure
+    } catch let error as MigrationError {
+        FileHandle.standardError.write(Data("coalition-server: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// One line naming what to fix for a database error at startup.
+func describe(_ error: PQError) -> String {
+    let message = error.message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    switch error.kind {
+    case .invalidConnectionString:
+        return "\(message) (check DATABASE_URL or --database-url)"
+    case .connection:
+        return "cannot connect to the database: \(message) (check DATABASE_URL, that PostgreSQL is running, and the credentials)"
+    default:
+        return "database error: \(error.description)"
+    }
+}
+
+func makeLogger(_ settings: ServerSettings, label: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        return handler
+    }
+    return Logger(label: label)
+}
+
+func loadMigrations(_ settings: ServerSettings) throws -> [Migration] {
+    guard let directory = MigrationSource.locate(explicit: settings.migrationsDirectory) else {
+        throw Failure("cannot find the sql/migrations directory; set COALITION_MIGRATIONS_DIR or --migrations-dir")
+    }
+    return try MigrationSource.load(from: directory)
+}
+
+func pool(_ conninfo: String, _ settings: ServerSettings, size: Int, label: String, logger: Logger) throws -> ConnectionPool {
+    try ConnectionString.validate(conninfo)
+    return ConnectionPool(
+        PoolConfiguration(
+            conninfo: conninfo, maximumConnections: size,
+            acquireTimeout: .milliseconds(settings.poolAcquireTimeoutMilliseconds),
+            session: SessionSettings(statementTimeoutMilliseconds: settings.statementTimeoutMilliseconds),
+            metricsLabel: label),
+        logger: logger)
+}
+
+/// Applies pending migrations as the owner role.
+func applyMigrations(_ migrator: Migrator, _ settings: ServerSettings, logger: Logger) async throws -> [Migration] {
+    let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "migrate", logger: logger)
+    do {
+        let applied = try await owner.withConnection { try await migrator.migrate($0) }
+        await owner.close()
+        return applied
+    } catch {
+        await owner.close()
+        throw error
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API.")
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "Address to bind (env COALITION_HOST).") var host: String?
+    @Option(help: "Port to bind; 0 picks a free one (env COALITION_PORT).") var port: Int?
+    @Option(name: .customLong("pool-size"), help: "Database connections (env COALITION_DB_POOL_SIZE).") var poolSize: Int?
+    @Flag(help: "Apply pending migrations (as the owner role) before serving.") var migrate = false
+
+    func run() async throws {
+        try await runReportingFailures {
+            var settings = try options.settings()
+            if let host { settings.host = host }
+            if let port { settings.port = try ServerSettings.integer(String(port), "--port", 0...65535) }
+            if let poolSize { settings.poolSize = try ServerSettings.integer(String(poolSize), "--pool-size", 1...200) }
+            let logger = makeLogger(settings, label: "coalition")
+            // Before the pool exists, so that its gauges register with Prometheus.
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let migrator = Migrator(migrations: try loadMigrations(settings), logger: logger)
+            if migrate {
+                let applied = try await applyMigrations(migrator, settings, logger: logger)
+                logger.info("migrations applied", metadata: ["count": "\(applied.count)"])
+            }
+            let database = try pool(settings.databaseURL, settings, size: settings.poolSize, label: "main", logger: logger)
+            let pending: [Int]
+            do {
+                pending = try await database.withConnection { try await migrator.pendingVersions($0) }
+            } catch {
+                await database.close()
+                throw error
+            }
+            guard pending.isEmpty else {
+                await database.close()
+                throw Failure("\(pending.count) migration(s) pending (first \(pending[0])); run `coalition-server migrate` or start with --migrate")
+            }
+            let bound = settings
+            let app = CoalitionApplication.build(
+                settings: settings, pool: database, migrator: migrator, registry: registry, logger: logger
+            ) { channel in
+                let port = channel.localAddress?.port ?? bound.port
+                // A stable line on stdout that scripts and tests wait for.
+                FileHandle.standardOutput.write(Data("coalition-server listening on http://\(bound.host):\(port)\n".utf8))
+            }
+            try await app.runService()
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations as the owner role, or show their state.")
+
+    @OptionGroup var options: ServerOptions
+    @Flag(help: "List migrations and whether each is applied; change nothing.") var status = false
+
+    func run() async throws {
+        try await runReportingFailures {
+            let settings = try options.settings()
+            let logger = makeLogger(settings, label: "coalition.migrate")
+            let migrator = Migrator(migrations: try loadMigrations(settings), logger: logger)
+            if status {
+                let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "migrate", logger: logger)
+                let states: [MigrationState]
+                do {
+                    states = try await owner.withConnection { try await migrator.status($0) }
+                    await owner.close()
+                } catch {
+                    await owner.close()
+                    throw error
+                }
+                for state in states {
+                    let name = String(format: "%04d_%@", state.version, state.name)
+                    print("\(state.status == .applied ? "applied" : "pending")  \(name)")
+                }
+                return
+            }
+            let applied = try await applyMigrations(migrator, settings, logger: logger)
+            if applied.isEmpty {
+                print("schema is current (\(migrator.migrations.count) migration(s) applied)")
+            } else {
+                for m in applied { print("applied  \(m.fileName)") }
+            }
+        }
+    }
+}
