@@ -98,6 +98,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Drives the PQ layer for scripts/bench-db; not a product.
+        .executableTarget(
+            name: "coalition-bench",
+            dependencies: ["PQ", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CoalitionTests",
             dependencies: [

@@ -106,6 +106,7 @@ public actor ConnectionPool {
 
     /// Runs `body` inside a transaction. Serialization failures (40001) and deadlocks (40P01)
     /// roll back and run the whole of `body` again, up to `maxAttempts` times.
+    @discardableResult
     public nonisolated func transaction<T>(
         isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5,
         _ body: (Connection) async throws -> T
