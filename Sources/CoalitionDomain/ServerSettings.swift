@@ -18,6 +18,14 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxBodyBytes = 1 << 20
     /// Where `NNNN_name.sql` files are; empty: search the usual places.
     public var migrationsDirectory = ""
+    /// bcrypt cost of new password hashes (tests use 4 to stay fast).
+    public var bcryptCost = 12
+    /// Lifetime of a login session token.
+    public var sessionHours = 12
+    /// Failed logins allowed per email, and per client address, within the window.
+    public var loginFailuresPerEmail = 5
+    public var loginFailuresPerAddress = 20
+    public var loginWindowSeconds = 900
 
     public init() {}
 
@@ -48,6 +56,15 @@ public struct ServerSettings: Sendable, Equatable {
         if let v = env["COALITION_LOG_LEVEL"] { s.logLevel = try logLevel(v, "COALITION_LOG_LEVEL") }
         if let v = env["COALITION_MAX_BODY_BYTES"] { s.maxBodyBytes = try integer(v, "COALITION_MAX_BODY_BYTES", 1024...(1 << 30)) }
         if let v = env["COALITION_MIGRATIONS_DIR"] { s.migrationsDirectory = v }
+        if let v = env["COALITION_BCRYPT_COST"] { s.bcryptCost = try integer(v, "COALITION_BCRYPT_COST", 4...16) }
+        if let v = env["COALITION_SESSION_HOURS"] { s.sessionHours = try integer(v, "COALITION_SESSION_HOURS", 1...720) }
+        if let v = env["COALITION_LOGIN_FAILURES_PER_EMAIL"] {
+            s.loginFailuresPerEmail = try integer(v, "COALITION_LOGIN_FAILURES_PER_EMAIL", 1...1000)
+        }
+        if let v = env["COALITION_LOGIN_FAILURES_PER_ADDRESS"] {
+            s.loginFailuresPerAddress = try integer(v, "COALITION_LOGIN_FAILURES_PER_ADDRESS", 1...10000)
+        }
+        if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s
     }
 

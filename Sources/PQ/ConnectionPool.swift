@@ -108,14 +108,14 @@ public actor ConnectionPool {
     /// roll back and run the whole of `body` again, up to `maxAttempts` times.
     @discardableResult
     public nonisolated func transaction<T>(
-        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5,
+        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: String? = nil,
         _ body: (Connection) async throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await withConnection { connection in
-                    try await connection.transaction(isolation: isolation, body)
+                    try await connection.transaction(isolation: isolation, setup: setup, body)
                 }
             } catch let error as PQError where error.isRetryableTransactionFailure && attempt < maxAttempts {
                 logger.debug("transaction retried", metadata: ["sqlstate": "\(error.sqlState ?? "")", "attempt": "\(attempt)"])
@@ -279,9 +279,12 @@ public actor ConnectionPool {
 
 extension Connection {
     /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown unchanged (a
-    /// failing ROLLBACK does not hide it: the pool then drops the connection).
-    public func transaction<T>(isolation: IsolationLevel = .readCommitted, _ body: (Connection) async throws -> T) async throws -> T {
-        try await executeScript("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+    /// failing ROLLBACK does not hide it: the pool then drops the connection). `setup` is SQL
+    /// sent in the same round trip as BEGIN (no parameters: text built from trusted values only).
+    public func transaction<T>(
+        isolation: IsolationLevel = .readCommitted, setup: String? = nil, _ body: (Connection) async throws -> T
+    ) async throws -> T {
+        try await executeScript("BEGIN ISOLATION LEVEL \(isolation.rawValue)" + (setup.map { "; " + $0 } ?? ""))
         do {
             let result = try await body(self)
             try await commit()

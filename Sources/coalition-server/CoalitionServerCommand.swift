@@ -15,7 +15,7 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         commandName: "coalition-server",
         abstract: "The Coalition collaboration server.",
         version: CoalitionVersion.current,
-        subcommands: [Serve.self, Migrate.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self, AuditVerify.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -164,9 +164,9 @@ struct Serve: AsyncParsableCommand {
                 throw Failure("\(pending.count) migration(s) pending (first \(pending[0])); run `coalition-server migrate` or start with --migrate")
             }
             let bound = settings
-            let app = CoalitionApplication.build(
-                settings: settings, pool: database, migrator: migrator, registry: registry, logger: logger
-            ) { channel in
+            let env = APIEnvironment(
+                store: Store(pool: database), passwords: PasswordHasher(cost: settings.bcryptCost), settings: settings, migrator: migrator)
+            let app = CoalitionApplication.build(env: env, registry: registry, logger: logger) { channel in
                 let port = channel.localAddress?.port ?? bound.port
                 // A stable line on stdout that scripts and tests wait for.
                 FileHandle.standardOutput.write(Data("coalition-server listening on http://\(bound.host):\(port)\n".utf8))
@@ -210,5 +210,72 @@ struct Migrate: AsyncParsableCommand {
                 for m in applied { print("applied  \(m.fileName)") }
             }
         }
+    }
+}
+
+struct Bootstrap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the secretariat and its first coalition admin, unless a coalition admin exists (then change nothing).")
+
+    @OptionGroup var options: ServerOptions
+    @Option(name: .customLong("admin-email"), help: "Email of the first coalition admin.") var adminEmail: String
+    @Option(name: .customLong("admin-password"), help: "Password of the first coalition admin (12 to 72 bytes).") var adminPassword: String
+
+    func validate() throws {
+        if let reason = Validate.email(adminEmail) { throw ValidationError("--admin-email \(reason)") }
+        if let reason = Validate.password(adminPassword) { throw ValidationError("--admin-password \(reason)") }
+    }
+
+    func run() async throws {
+        try await runReportingFailures {
+            let settings = try options.settings()
+            let logger = makeLogger(settings, label: "coalition.bootstrap")
+            let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(adminPassword)
+            let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "bootstrap", logger: logger)
+            let outcome: BootstrapOutcome
+            do {
+                outcome = try await Store.bootstrap(owner: owner, adminEmail: adminEmail, passwordHash: hash)
+                await owner.close()
+            } catch {
+                await owner.close()
+                throw error
+            }
+            switch outcome {
+            case .created(let organization, let admin):
+                print("created the secretariat (\(organization.uuidString.lowercased())) and coalition admin \(adminEmail) (\(admin.uuidString.lowercased()))")
+            case .alreadyBootstrapped:
+                print("a coalition admin exists already; nothing changed")
+            }
+        }
+    }
+}
+
+struct AuditVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit-verify",
+        abstract: "Seal committed audit entries and verify the whole hash chain; exit 1 when it is broken.")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        var intact = true
+        try await runReportingFailures {
+            let settings = try options.settings()
+            let logger = makeLogger(settings, label: "coalition.audit")
+            let database = try pool(settings.databaseURL, settings, size: 1, label: "audit", logger: logger)
+            let result: AuditVerification
+            do {
+                result = try await Store(pool: database).verifyAudit()
+                await database.close()
+            } catch {
+                await database.close()
+                throw error
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            intact = result.ok
+        }
+        if !intact { throw ExitCode.failure }
     }
 }

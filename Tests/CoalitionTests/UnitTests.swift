@@ -48,3 +48,59 @@ struct UnitTests {
         #expect(PQDate(daysSinceEpoch: 19_539).description == "2023-07-01")
     }
 }
+
+@Suite("Policy (pure)")
+struct PolicyTests {
+    let orgA = UUID()
+    let orgB = UUID()
+
+    func actor(_ role: Role, org: UUID? = nil, scopes: Set<TokenScope> = [.read, .write]) -> Actor {
+        Actor(userID: UUID(), organizationID: org ?? orgA, role: role, scopes: scopes, tokenID: UUID())
+    }
+
+    @Test func membersCannotSeeOtherOrganizations() {
+        for role in Role.memberRoles {
+            #expect(Policy.readOrganization(actor(role), orgB) == .hidden)
+            #expect(Policy.readOrganization(actor(role), orgA) == .allowed)
+            #expect(Policy.listUsers(actor(role), organizationID: orgB) == .hidden)
+        }
+        #expect(Policy.readOrganization(actor(.auditor, org: orgB), orgA) == .allowed)
+    }
+
+    @Test func readScopeTokensCannotMutate() {
+        let reader = actor(.coalitionAdmin, scopes: [.read])
+        #expect(Policy.createOrganization(reader) != .allowed)
+        #expect(Policy.createUser(reader, organizationID: orgA) != .allowed)
+        #expect(Policy.createOrganization(actor(.coalitionAdmin)) == .allowed)
+    }
+
+    @Test func memberAdminsHandOutMemberRolesOnly() {
+        let admin = actor(.memberAdmin)
+        #expect(Policy.assignRole(admin, .memberEditor))
+        #expect(!Policy.assignRole(admin, .coalitionAdmin))
+        #expect(!Policy.assignRole(admin, .auditor))
+        #expect(Policy.createUser(admin, organizationID: orgA) == .allowed)
+        #expect(Policy.createUser(admin, organizationID: orgB) == .hidden)
+        #expect(Policy.updatableUserFields(admin, targetID: admin.userID, targetOrganizationID: orgA) == ["display_name", "password"])
+        #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA) == ["display_name", "password", "role", "status"])
+        #expect(Policy.updatableUserFields(actor(.memberViewer), targetID: UUID(), targetOrganizationID: orgA).isEmpty)
+    }
+
+    @Test func onlyAdminsAndAuditorsReadTheAuditLog() {
+        #expect(Policy.readAudit(actor(.coalitionAdmin)) == .allowed)
+        #expect(Policy.readAudit(actor(.auditor)) == .allowed)
+        for role in Role.memberRoles { #expect(Policy.readAudit(actor(role)) != .allowed) }
+    }
+
+    @Test func validationNamesTheProblem() {
+        #expect(Validate.slug("member-a") == nil)
+        #expect(Validate.slug("A") != nil)
+        #expect(Validate.slug("with space") != nil)
+        #expect(Validate.email("a@b.org") == nil)
+        #expect(Validate.email("a@b") != nil)
+        #expect(Validate.email("a b@c.org") != nil)
+        #expect(Validate.password("short") != nil)
+        #expect(Validate.password(String(repeating: "x", count: 72)) == nil)
+        #expect(Validate.password(String(repeating: "x", count: 73)) != nil)
+    }
+}

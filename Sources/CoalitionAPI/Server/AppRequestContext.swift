@@ -1,16 +1,22 @@
+import CoalitionDomain
 import Hummingbird
 import Logging
 import NIOCore
 
-/// The request context of every route: Hummingbird's core storage plus the request id and the
-/// body limit, which the first middleware sets from the server settings.
+/// The request context of every route: Hummingbird's core storage plus the request id, the body
+/// limit (set by the first middleware from the settings), the client address and the actor.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The `X-Request-ID` received or generated; echoed in the response and in problem bodies.
     public var requestID: String = ""
     public var maxUploadSize: Int = 1 << 20
+    /// The peer's IP address (no proxy headers are trusted), for login throttling and audit.
+    public let clientAddress: String
+    /// The authenticated caller; nil for anonymous requests.
+    public var actor: Actor?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }

@@ -18,25 +18,55 @@ struct DatabasePoolService: Service {
     }
 }
 
+/// Chains committed audit entries about once a second, so that entries are sealed shortly
+/// after their transaction commits without any business transaction waiting for the chain.
+struct AuditSealerService: Service {
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await store.sealAudit()
+            } catch {
+                logger.warning("audit sealing failed; retrying", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        _ = try? await store.sealAudit()
+    }
+}
+
 /// Builds the HTTP application: routes, middleware and services.
 public enum CoalitionApplication {
     /// Every route the server answers, for the 405 check and the OpenAPI agreement test.
-    static func endpoints(pool: ConnectionPool, migrator: Migrator, registry: PrometheusCollectorRegistry) -> [Endpoint] {
-        HealthRoutes(pool: pool, migrator: migrator).endpoints
+    static func endpoints(env: APIEnvironment, registry: PrometheusCollectorRegistry) -> [Endpoint] {
+        HealthRoutes(pool: env.store.pool, migrator: env.migrator).endpoints
             + MetricsRoutes(registry: registry).endpoints
+            + OpenAPIRoutes().endpoints
+            + AuthRoutes(env: env).endpoints
+            + OrganizationRoutes(env: env).endpoints
+            + AuditRoutes(env: env).endpoints
+    }
+
+    /// The method and path of every route, for tests that compare them with the OpenAPI document.
+    public static func routeTable(env: APIEnvironment) -> RouteTable {
+        RouteTable(endpoints(env: env, registry: PrometheusCollectorRegistry()))
     }
 
     public static func build(
-        settings: ServerSettings, pool: ConnectionPool, migrator: Migrator,
-        registry: PrometheusCollectorRegistry, logger: Logger,
+        env: APIEnvironment, registry: PrometheusCollectorRegistry, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        let endpoints = endpoints(pool: pool, migrator: migrator, registry: registry)
+        let settings = env.settings
+        let pool = env.store.pool
+        let endpoints = endpoints(env: env, registry: registry)
         let table = RouteTable(endpoints)
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
+        router.add(middleware: AuthenticationMiddleware(store: env.store))
         for endpoint in endpoints {
             let handler = endpoint.handler
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
@@ -46,7 +76,7 @@ public enum CoalitionApplication {
         return Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "coalition"),
-            services: [DatabasePoolService(pool: pool)],
+            services: [DatabasePoolService(pool: pool), AuditSealerService(store: env.store, logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger)
     }

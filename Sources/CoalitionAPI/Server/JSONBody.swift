@@ -1,0 +1,121 @@
+import CoalitionModels
+import Foundation
+import Hummingbird
+import PQ
+
+/// A JSON object body read strictly: malformed JSON is 400; unknown fields, wrong types and
+/// invalid values are collected and answered together as one 422 naming every field.
+struct JSONBody {
+    private let fields: [String: JSONValue]
+    private(set) var errors: [Problem.FieldError] = []
+
+    static func read(_ request: Request, context: AppRequestContext, allowed: Set<String>) async throws -> JSONBody {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let data = Data(buffer.readableBytesView)
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw Problem(status: 400, title: "Bad Request", detail: "the body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw Problem(status: 400, title: "Bad Request", detail: "the body must be a JSON object")
+        }
+        var body = JSONBody(fields: object)
+        for key in object.keys.sorted() where !allowed.contains(key) {
+            body.errors.append(.init(field: key, message: "is not a field of this request"))
+        }
+        return body
+    }
+
+    init(fields: [String: JSONValue]) {
+        self.fields = fields
+    }
+
+    var keys: Set<String> { Set(fields.keys) }
+
+    func has(_ key: String) -> Bool { fields[key] != nil }
+
+    mutating func fail(_ field: String, _ message: String) {
+        errors.append(.init(field: field, message: message))
+    }
+
+    /// A string field. `check` returns a reason when the value is invalid.
+    mutating func string(_ key: String, required: Bool = false, check: (String) -> String? = { _ in nil }) -> String? {
+        guard let value = fields[key], value != .null else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        guard case .string(let text) = value else {
+            fail(key, "must be a string")
+            return nil
+        }
+        if let reason = check(text) {
+            fail(key, reason)
+            return nil
+        }
+        return text
+    }
+
+    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = false) -> E?
+    where E.RawValue == String {
+        guard let text = string(key, required: required) else { return nil }
+        guard let value = E(rawValue: text) else {
+            fail(key, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
+        guard let value = fields[key], value != .null else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        guard case .number(let number) = value, let int = Int(exactly: NSDecimalNumber(decimal: number).doubleValue),
+            Decimal(int) == number
+        else {
+            fail(key, "must be a whole number")
+            return nil
+        }
+        guard range.contains(int) else {
+            fail(key, "must be from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return int
+    }
+
+    mutating func date(_ key: String, required: Bool = false) -> PQDate? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let date = PQDate(iso: text) else {
+            fail(key, "must be a date as YYYY-MM-DD")
+            return nil
+        }
+        return date
+    }
+
+    mutating func strings(_ key: String, required: Bool = false) -> [String]? {
+        guard let value = fields[key], value != .null else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        guard case .array(let items) = value else {
+            fail(key, "must be an array of strings")
+            return nil
+        }
+        var result: [String] = []
+        for item in items {
+            guard case .string(let text) = item else {
+                fail(key, "must be an array of strings")
+                return nil
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// Throws the collected 422, if any.
+    func finish() throws {
+        if !errors.isEmpty { throw Problems.invalid(errors) }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// The outcome of an access check. `hidden` answers 404 so that existence does not leak;
+/// `forbidden` answers 403 for something the caller can see but may not do.
+public enum Access: Sendable, Equatable {
+    case allowed
+    case forbidden(String)
+    case hidden
+}
+
+/// Who may do what (SPEC §2), as pure functions of the actor and the target. The API asks these
+/// before touching data; row-level security enforces the same rules again in PostgreSQL.
+public enum Policy {
+    /// A mutation needs an actor with a `write` token; anonymous callers are sent to log in by
+    /// the API before this is asked.
+    static func writable(_ actor: Actor) -> Access? {
+        actor.canWrite ? nil : .forbidden("this token has the read scope only")
+    }
+
+    // MARK: organizations
+
+    public static func readOrganization(_ actor: Actor, _ organizationID: UUID) -> Access {
+        actor.role.readsEverything || actor.organizationID == organizationID ? .allowed : .hidden
+    }
+
+    /// Listing all organizations: admins and auditors see all, members their own only.
+    public static func listsAllOrganizations(_ actor: Actor) -> Bool { actor.role.readsEverything }
+
+    public static func createOrganization(_ actor: Actor) -> Access {
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins create organizations")
+    }
+
+    public static func updateOrganization(_ actor: Actor, _ organizationID: UUID) -> Access {
+        let read = readOrganization(actor, organizationID)
+        guard read == .allowed else { return read }
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins change organizations")
+    }
+
+    // MARK: users
+
+    /// Listing an organization's users: coalition admins and auditors for any organization,
+    /// a member admin for its own; other members of that organization get 403.
+    public static func listUsers(_ actor: Actor, organizationID: UUID) -> Access {
+        let read = readOrganization(actor, organizationID)
+        guard read == .allowed else { return read }
+        if actor.role.readsEverything || actor.role == .memberAdmin { return .allowed }
+        return .forbidden("only member admins list their organization's users")
+    }
+
+    /// Creating a user with `role` in an organization of `kind`.
+    public static func createUser(_ actor: Actor, organizationID: UUID) -> Access {
+        let read = readOrganization(actor, organizationID)
+        guard read == .allowed else { return read }
+        if let denied = writable(actor) { return denied }
+        switch actor.role {
+        case .coalitionAdmin: return .allowed
+        case .memberAdmin where actor.organizationID == organizationID: return .allowed
+        default: return .forbidden("only coalition admins and the organization's member admins create users")
+        }
+    }
+
+    /// May `actor` give the role `role` to a user? Member admins hand out member roles only.
+    public static func assignRole(_ actor: Actor, _ role: Role) -> Bool {
+        actor.role == .coalitionAdmin || (actor.role == .memberAdmin && Role.memberRoles.contains(role))
+    }
+
+    /// The user fields `actor` may change on `target` (a user it can see). Users change their
+    /// own display name and password; member admins also role and status within their
+    /// organization; coalition admins everything.
+    public static func updatableUserFields(_ actor: Actor, targetID: UUID, targetOrganizationID: UUID) -> Set<String> {
+        var fields: Set<String> = []
+        if targetID == actor.userID { fields.formUnion(["display_name", "password"]) }
+        switch actor.role {
+        case .coalitionAdmin:
+            fields.formUnion(["display_name", "password", "role", "status"])
+        case .memberAdmin where targetOrganizationID == actor.organizationID:
+            fields.formUnion(["display_name", "password", "role", "status"])
+        default:
+            break
+        }
+        if targetID == actor.userID && actor.role != .coalitionAdmin {
+            // No one demotes or disables themselves into a locked-out organization by accident,
+            // and no member admin raises itself: role and status of oneself are an admin's call.
+            fields.subtract(["role", "status"])
+        }
+        return fields
+    }
+
+    public static func readUser(_ actor: Actor, targetID: UUID, targetOrganizationID: UUID) -> Access {
+        if actor.role.readsEverything || targetID == actor.userID || targetOrganizationID == actor.organizationID {
+            return .allowed
+        }
+        return .hidden
+    }
+
+    // MARK: audit
+
+    public static func readAudit(_ actor: Actor) -> Access {
+        actor.role.readsEverything ? .allowed : .forbidden("only coalition admins and auditors read the audit log")
+    }
+}

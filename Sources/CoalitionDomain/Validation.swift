@@ -1,0 +1,47 @@
+import CoalitionModels
+import Foundation
+
+/// Field rules shared by the API and the tests. Limits are documented in the README.
+public enum Limits {
+    public static let slug = 2...63
+    public static let organizationName = 1...200
+    public static let sector = 0...100
+    public static let email = 3...254
+    public static let displayName = 1...100
+    /// bcrypt reads at most 72 bytes; longer passwords are refused rather than silently cut.
+    public static let passwordBytes = 12...72
+    public static let tokenName = 1...100
+    public static let tokenLifetimeDays = 1...365
+}
+
+public enum Validate {
+    public static func slug(_ value: String) -> String? {
+        guard Limits.slug.contains(value.count) else { return "must be 2 to 63 characters" }
+        let ok = value.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        return ok ? nil : "may hold only lowercase letters a-z, digits and '-'"
+    }
+
+    /// A pragmatic address check: one '@', a non-empty local part, a dotted domain, no spaces.
+    public static func email(_ value: String) -> String? {
+        guard Limits.email.contains(value.count) else { return "must be 3 to 254 characters" }
+        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),
+            !value.contains(where: { $0.isWhitespace || $0.isNewline })
+        else { return "is not a valid email address" }
+        return nil
+    }
+
+    public static func password(_ value: String) -> String? {
+        Limits.passwordBytes.contains(value.utf8.count) ? nil : "must be 12 to 72 bytes long"
+    }
+
+    public static func text(_ value: String, _ limits: ClosedRange<Int>) -> String? {
+        if value.count < limits.lowerBound { return limits.lowerBound == 1 ? "must not be empty" : "must be at least \(limits.lowerBound) characters" }
+        if value.count > limits.upperBound { return "must be at most \(limits.upperBound) characters" }
+        if value.unicodeScalars.contains(where: { $0.value < 32 && $0 != "\n" && $0 != "\t" || $0.value == 0 }) {
+            return "must not contain control characters"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,85 @@
+import CoalitionDomain
+import CoalitionModels
+import Foundation
+import Logging
+import PQ
+
+/// The database as the service sees it: transactions that carry the actor for row-level
+/// security, and the SQL of each aggregate (in the `StoreTransaction` extensions).
+public struct Store: Sendable {
+    public let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    /// Runs `body` in a transaction whose first statement sets the actor (transaction-local
+    /// `set_config`), so every policy sees who is asking. Sent in one round trip with BEGIN.
+    public func transaction<T>(
+        as actor: Actor?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> T
+    ) async throws -> T {
+        try await pool.transaction(isolation: isolation, setup: Self.actorSettings(actor)) { connection in
+            try await body(StoreTransaction(connection: connection, actor: actor))
+        }
+    }
+
+    /// The statement that sets the actor. Built as text from a UUID and an enum: values whose
+    /// spelling the code controls, never caller input.
+    static func actorSettings(_ actor: Actor?) -> String {
+        let user = actor?.userID.uuidString.lowercased() ?? ""
+        let org = actor?.organizationID.uuidString.lowercased() ?? ""
+        let role = actor?.role.rawValue ?? ""
+        return "SELECT set_config('coalition.user_id', '\(user)', true), set_config('coalition.organization_id', '\(org)', true), set_config('coalition.role', '\(role)', true)"
+    }
+}
+
+/// One transaction of a request, with its actor.
+public struct StoreTransaction: Sendable {
+    public let connection: Connection
+    public let actor: Actor?
+
+    @discardableResult
+    public func query(_ sql: SQL) async throws -> QueryResult { try await connection.query(sql) }
+
+    /// Appends an audit entry in this transaction: it is stored exactly when the change is.
+    public func audit(_ action: String, entity: String, id: String?, data: [String: JSONValue] = [:], actor override: Actor? = nil) async throws {
+        let who = override ?? actor
+        try await connection.execute("""
+            INSERT INTO audit_log (actor_user_id, actor_organization_id, action, entity, entity_id, data)
+            VALUES (\(who?.userID), \(who?.organizationID), \(action), \(entity), \(id), \(try PQJSON(encoding: data)))
+            """)
+    }
+}
+
+/// A failure the API answers with 409: a unique key already taken, named by field.
+public struct Conflict: Error, Sendable, Equatable {
+    public var field: String
+    public var message: String
+}
+
+extension PQError {
+    /// Maps the unique constraints callers can hit to the field they name.
+    public var conflict: Conflict? {
+        guard condition == .uniqueViolation else { return nil }
+        switch constraint {
+        case "organizations_slug_key": return Conflict(field: "slug", message: "an organization with this slug exists")
+        case "users_email_key": return Conflict(field: "email", message: "a user with this email exists")
+        default: return Conflict(field: constraint ?? "", message: "already exists")
+        }
+    }
+}
+
+/// Opaque cursors of keyset pagination: base64url of the last row's sort key.
+public enum Cursor {
+    public static func encode(_ key: String) -> String {
+        Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decode(_ cursor: String) -> String? {
+        var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return String(data: data, encoding: .utf8)
+    }
+}

@@ -1,0 +1,125 @@
+import CoalitionDomain
+import CoalitionModels
+import Foundation
+import PQ
+
+/// What authentication needs to know of a presented token, read through `auth_token()`.
+public struct TokenRecord: Sendable {
+    public var tokenID: UUID
+    public var secretHash: [UInt8]
+    public var scopes: [String]
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+    public var lastUsedAt: Date?
+    public var userID: UUID
+    public var organizationID: UUID
+    public var role: String
+    public var userStatus: String
+    public var organizationStatus: String
+}
+
+/// What login needs to know of a user, read through `auth_user_by_email()`.
+public struct LoginRecord: Sendable {
+    public var userID: UUID
+    public var organizationID: UUID
+    public var role: String
+    public var status: String
+    public var passwordHash: String
+    public var organizationStatus: String
+}
+
+extension StoreTransaction {
+    static let tokenColumns = "id, name, kind, key_id, scopes, expires_at, last_used_at, revoked_at, created_at"
+
+    static func token(_ row: Row) throws -> APIToken {
+        APIToken(
+            id: try row.decode("id"), name: try row.decode("name"), kind: try row.decode("kind"),
+            prefix: "clc_" + (try row.decode("key_id", as: String.self)), scopes: try row.decode("scopes"),
+            expiresAt: try row.decode("expires_at"), lastUsedAt: try row.decode("last_used_at"),
+            revokedAt: try row.decode("revoked_at"), createdAt: try row.decode("created_at"))
+    }
+
+    public func createToken(
+        userID: UUID, organizationID: UUID, kind: String, name: String, keyID: String, secretHash: [UInt8],
+        scopes: [TokenScope], expiresAt: Date?, actor: Actor? = nil
+    ) async throws -> APIToken {
+        let token = try Self.token(try await query("""
+            INSERT INTO api_tokens (user_id, organization_id, kind, name, key_id, secret_hash, scopes, expires_at)
+            VALUES (\(userID), \(organizationID), \(kind), \(name), \(keyID), \(PQBytes(secretHash)), \(scopes.map(\.rawValue)), \(expiresAt))
+            RETURNING \(unescaped: Self.tokenColumns)
+            """)[0])
+        try await audit(kind == "session" ? "auth.login" : "token.create", entity: "token", id: token.id.uuidString.lowercased(),
+                        data: ["name": .string(name), "scopes": .array(scopes.map { .string($0.rawValue) })], actor: actor)
+        return token
+    }
+
+    /// The caller's own tokens (row-level security: `user_id = app_user_id()`), newest last.
+    public func tokens(after id: UUID?, limit: Int) async throws -> [APIToken] {
+        try await query("""
+            SELECT \(unescaped: Self.tokenColumns) FROM api_tokens
+            WHERE user_id = app_user_id()
+              AND (\(id) IS NULL OR (created_at, id) > (SELECT created_at, id FROM api_tokens WHERE id = \(id)))
+            ORDER BY created_at, id LIMIT \(limit)
+            """).map(Self.token)
+    }
+
+    /// Revokes one of the caller's tokens; nil when it has none with that id.
+    public func revokeToken(id: UUID) async throws -> APIToken? {
+        guard let row = try await query("""
+            UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id) AND user_id = app_user_id() RETURNING \(unescaped: Self.tokenColumns)
+            """).first else { return nil }
+        try await audit("token.revoke", entity: "token", id: id.uuidString.lowercased())
+        return try Self.token(row)
+    }
+
+    public func tokenRecord(keyID: String) async throws -> TokenRecord? {
+        guard let row = try await query("SELECT * FROM auth_token(\(keyID))").first else { return nil }
+        return TokenRecord(
+            tokenID: try row.decode("token_id"), secretHash: try row.decode("secret_hash", as: PQBytes.self).bytes,
+            scopes: try row.decode("scopes"), expiresAt: try row.decode("expires_at"), revokedAt: try row.decode("revoked_at"),
+            lastUsedAt: try row.decode("last_used_at"), userID: try row.decode("user_id"),
+            organizationID: try row.decode("organization_id"), role: try row.decode("role"),
+            userStatus: try row.decode("user_status"), organizationStatus: try row.decode("organization_status"))
+    }
+
+    public func touchToken(id: UUID) async throws {
+        try await query("SELECT auth_touch_token(\(id))")
+    }
+
+    public func loginRecord(email: String) async throws -> LoginRecord? {
+        guard let row = try await query("SELECT * FROM auth_user_by_email(\(email))").first else { return nil }
+        return LoginRecord(
+            userID: try row.decode("id"), organizationID: try row.decode("organization_id"), role: try row.decode("role"),
+            status: try row.decode("status"), passwordHash: try row.decode("password_hash"),
+            organizationStatus: try row.decode("organization_status"))
+    }
+
+    // MARK: login throttling
+
+    /// Failures within `window` for this email and for this client address, and the seconds
+    /// until the oldest of each leaves the window.
+    public func loginFailures(emailKey: String, address: String, windowSeconds: Int) async throws
+        -> (email: Int, address: Int, emailRetryAfter: Int, addressRetryAfter: Int)
+    {
+        let row = try await query("""
+            SELECT count(*) FILTER (WHERE email_key = \(emailKey)) AS by_email,
+                   count(*) FILTER (WHERE client_address = \(address)) AS by_address,
+                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE email_key = \(emailKey)) + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS email_retry,
+                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE client_address = \(address)) + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS address_retry
+            FROM login_failures
+            WHERE (email_key = \(emailKey) OR client_address = \(address)) AND at > now() - make_interval(secs => \(windowSeconds))
+            """)[0]
+        return (try row.decode("by_email"), try row.decode("by_address"), try row.decode("email_retry"), try row.decode("address_retry"))
+    }
+
+    public func recordLoginFailure(emailKey: String, address: String) async throws {
+        try await query("INSERT INTO login_failures (email_key, client_address) VALUES (\(emailKey), \(address))")
+        try await audit("auth.login_failed", entity: "user", id: nil, data: ["email": .string(emailKey), "client_address": .string(address)])
+    }
+
+    /// A success clears the failures of this email from this address only.
+    public func clearLoginFailures(emailKey: String, address: String) async throws {
+        try await query("DELETE FROM login_failures WHERE email_key = \(emailKey) AND client_address = \(address)")
+    }
+}

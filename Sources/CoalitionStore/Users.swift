@@ -1,0 +1,74 @@
+import CoalitionDomain
+import CoalitionModels
+import Foundation
+import PQ
+
+extension StoreTransaction {
+    static let userColumns = "id, organization_id, email, display_name, role, status, created_at, updated_at"
+
+    static func user(_ row: Row) throws -> User {
+        User(
+            id: try row.decode("id"), organizationID: try row.decode("organization_id"), email: try row.decode("email"),
+            displayName: try row.decode("display_name"), role: try row.decode("role"), status: try row.decode("status"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+
+    /// An organization's users ordered by lower-cased email, after the cursor's email.
+    public func users(organizationID: UUID, after email: String?, limit: Int) async throws -> [User] {
+        try await query("""
+            SELECT \(unescaped: Self.userColumns) FROM users
+            WHERE organization_id = \(organizationID) AND (\(email) IS NULL OR lower(email) > \(email))
+            ORDER BY lower(email) LIMIT \(limit)
+            """).map(Self.user)
+    }
+
+    public func user(id: UUID) async throws -> User? {
+        try await query("SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)").first.map(Self.user)
+    }
+
+    public func createUser(organizationID: UUID, email: String, displayName: String, role: Role, passwordHash: String) async throws -> User {
+        let user = try Self.user(try await query("""
+            INSERT INTO users (organization_id, email, display_name, role, password_hash)
+            VALUES (\(organizationID), \(email), \(displayName), \(role.rawValue), \(passwordHash))
+            RETURNING \(unescaped: Self.userColumns)
+            """)[0])
+        try await audit("user.create", entity: "user", id: user.id.uuidString.lowercased(),
+                        data: ["email": .string(email), "role": .string(role.rawValue), "organization_id": .string(organizationID.uuidString.lowercased())])
+        return user
+    }
+
+    /// The fields a PATCH may change; nil leaves a field as it is.
+    public struct UserChanges: Sendable {
+        public var displayName: String?
+        public var role: Role?
+        public var status: UserStatus?
+        public var passwordHash: String?
+        public init(displayName: String? = nil, role: Role? = nil, status: UserStatus? = nil, passwordHash: String? = nil) {
+            self.displayName = displayName
+            self.role = role
+            self.status = status
+            self.passwordHash = passwordHash
+        }
+    }
+
+    public func updateUser(id: UUID, _ changes: UserChanges) async throws -> User? {
+        guard let row = try await query("""
+            UPDATE users SET display_name = coalesce(\(changes.displayName), display_name),
+                   role = coalesce(\(changes.role?.rawValue), role), status = coalesce(\(changes.status?.rawValue), status),
+                   password_hash = coalesce(\(changes.passwordHash), password_hash), updated_at = now()
+            WHERE id = \(id) RETURNING \(unescaped: Self.userColumns)
+            """).first else { return nil }
+        var data: [String: JSONValue] = [:]
+        if let v = changes.displayName { data["display_name"] = .string(v) }
+        if let v = changes.role { data["role"] = .string(v.rawValue) }
+        if let v = changes.status { data["status"] = .string(v.rawValue) }
+        if changes.passwordHash != nil { data["password"] = .string("changed") }
+        try await audit("user.update", entity: "user", id: id.uuidString.lowercased(), data: data)
+        if changes.status == .disabled {
+            // A disabled user's sessions and tokens stop working at once (they also fail the
+            // status check at authentication); revoking them makes that visible in listings.
+            try await query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL")
+        }
+        return try Self.user(row)
+    }
+}
