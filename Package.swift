@@ -50,7 +50,8 @@ let package = Package(
         // Codable wire types shared by the server and the client; no I/O.
         .target(name: "CoalitionModels", swiftSettings: swiftSettings),
         // Pure rules: configuration validation, policy, units; no I/O.
-        .target(name: "CoalitionDomain", dependencies: ["CoalitionModels"], swiftSettings: swiftSettings),
+        // (PQ only for its PQDate calendar type; the domain does no I/O.)
+        .target(name: "CoalitionDomain", dependencies: ["CoalitionModels", "PQ"], swiftSettings: swiftSettings),
         // SQL per aggregate, the migrator, schema status.
         .target(
             name: "CoalitionStore",

@@ -64,6 +64,8 @@ extension PQError {
         switch constraint {
         case "organizations_slug_key": return Conflict(field: "slug", message: "an organization with this slug exists")
         case "users_email_key": return Conflict(field: "email", message: "a user with this email exists")
+        case "projects_code_key": return Conflict(field: "code", message: "a project with this code exists")
+        case "milestones_key_key": return Conflict(field: "key", message: "this project has a milestone with this key")
         default: return Conflict(field: constraint ?? "", message: "already exists")
         }
     }

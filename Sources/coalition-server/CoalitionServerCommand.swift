@@ -15,7 +15,7 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         commandName: "coalition-server",
         abstract: "The Coalition collaboration server.",
         version: CoalitionVersion.current,
-        subcommands: [Serve.self, Migrate.self, Bootstrap.self, AuditVerify.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self, SeedDemo.self, AuditVerify.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -277,5 +277,46 @@ struct AuditVerify: AsyncParsableCommand {
             intact = result.ok
         }
         if !intact { throw ExitCode.failure }
+    }
+}
+
+struct SeedDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-demo",
+        abstract: "Load the demo coalition (fictional members, projects, a year of submissions) once; print the demo logins.")
+
+    @OptionGroup var options: ServerOptions
+    @Option(name: .customLong("password"), help: "Password of every demo user (12 to 72 bytes).")
+    var password = "coalition-demo-2026"
+
+    func validate() throws {
+        if let reason = Validate.password(password) { throw ValidationError("--password \(reason)") }
+    }
+
+    func run() async throws {
+        try await runReportingFailures {
+            let settings = try options.settings()
+            let logger = makeLogger(settings, label: "coalition.seed")
+            let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "seed", logger: logger)
+            let outcome: DemoCoalition.Outcome
+            do {
+                let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(password)
+                let today = PQDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+                outcome = try await DemoCoalition.seed(owner: owner, passwordHash: hash, today: today)
+                await owner.close()
+            } catch {
+                await owner.close()
+                throw error
+            }
+            switch outcome {
+            case .seeded(let accounts, let submissions):
+                print("demo coalition loaded: 22 organizations, 3 projects, \(submissions) submissions")
+                print("demo logins (password: \(password)):")
+                for a in accounts { print("  \(a.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(a.email)") }
+            case .alreadyPresent(let accounts):
+                print("demo data present; nothing changed. Demo logins (password as when it was loaded, default \(password)):")
+                for a in accounts { print("  \(a.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(a.email)") }
+            }
+        }
     }
 }

@@ -45,5 +45,19 @@ struct OpenAPITests {
         #expect(r.status == 200)
         #expect(r.text.hasPrefix("openapi: 3.1.0"))
         #expect(try await server.stop() == 0)
+        // The document is valid OpenAPI 3.1 (openapi-spec-validator, installed by scripts/test).
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID().uuidString).yaml")
+        try r.body.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let validator = Process()
+        validator.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        validator.arguments = ["python3", "-c", "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1]))); print('valid')", file.path]
+        let out = Pipe()
+        validator.standardOutput = out
+        validator.standardError = out
+        try validator.run()
+        validator.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(validator.terminationStatus == 0, "\(text)")
     }
 }

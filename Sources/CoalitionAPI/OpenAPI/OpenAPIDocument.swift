@@ -164,6 +164,140 @@ components:
         data: {type: object}
         prev_hash: {type: [string, "null"]}
         hash: {type: [string, "null"]}
+    Project:
+      type: object
+      required: [id, code, title, description, category, status, lead_organization_id, participants, starts_on, ends_on, sdgs]
+      properties:
+        id: {type: string, format: uuid}
+        code: {type: string, pattern: "^[a-z0-9-]{2,63}$"}
+        title: {type: string}
+        description: {type: string}
+        category: {type: string, enum: [materials, logistics, packaging, awareness, energy, other]}
+        status: {type: string, enum: [proposed, active, completed, cancelled]}
+        lead_organization_id: {type: string, format: uuid}
+        participants: {type: array, items: {type: string, format: uuid}}
+        starts_on: {type: string, format: date}
+        ends_on: {type: string, format: date}
+        sdgs: {type: array, items: {type: integer, minimum: 1, maximum: 17}}
+        created_at: {type: string, format: date-time}
+        updated_at: {type: string, format: date-time}
+    NewProject:
+      type: object
+      additionalProperties: false
+      required: [code, title, category, lead_organization_id, starts_on, ends_on]
+      properties:
+        code: {type: string, pattern: "^[a-z0-9-]{2,63}$"}
+        title: {type: string, minLength: 1, maxLength: 200}
+        description: {type: string, maxLength: 10000}
+        category: {type: string, enum: [materials, logistics, packaging, awareness, energy, other]}
+        lead_organization_id: {type: string, format: uuid}
+        starts_on: {type: string, format: date}
+        ends_on: {type: string, format: date}
+        sdgs: {type: array, items: {type: integer, minimum: 1, maximum: 17}}
+    ProjectChanges:
+      type: object
+      additionalProperties: false
+      minProperties: 1
+      properties:
+        title: {type: string, minLength: 1, maxLength: 200}
+        description: {type: string, maxLength: 10000}
+        category: {type: string, enum: [materials, logistics, packaging, awareness, energy, other]}
+        status: {type: string, enum: [proposed, active, completed, cancelled]}
+        starts_on: {type: string, format: date}
+        ends_on: {type: string, format: date}
+        sdgs: {type: array, items: {type: integer, minimum: 1, maximum: 17}}
+    Decimal:
+      description: "An exact decimal: a string such as \"12.5\" (numbers are accepted on input). At most 20 significant digits."
+      oneOf:
+        - {type: string, pattern: "^-?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?$"}
+        - {type: number}
+    Milestone:
+      type: object
+      required: [id, project_id, key, title, metric, unit, target_value, due_on, status]
+      properties:
+        id: {type: string, format: uuid}
+        project_id: {type: string, format: uuid}
+        key: {type: string}
+        title: {type: string}
+        metric: {type: string}
+        unit: {type: string}
+        target_value: {type: string}
+        due_on: {type: string, format: date}
+        status: {type: string, enum: [open, achieved, missed]}
+    NewMilestone:
+      type: object
+      additionalProperties: false
+      required: [key, title, metric, target_value, due_on]
+      properties:
+        key: {type: string, pattern: "^[a-z0-9-]{1,63}$"}
+        title: {type: string, minLength: 1, maxLength: 200}
+        metric: {type: string}
+        target_value: {$ref: "#/components/schemas/Decimal"}
+        due_on: {type: string, format: date}
+    MilestoneChanges:
+      type: object
+      additionalProperties: false
+      minProperties: 1
+      properties:
+        title: {type: string, minLength: 1, maxLength: 200}
+        target_value: {$ref: "#/components/schemas/Decimal"}
+        due_on: {type: string, format: date}
+        status: {type: string, enum: [open, achieved, missed]}
+    Metric:
+      type: object
+      required: [code, name, unit, aggregation, units]
+      properties:
+        code: {type: string}
+        name: {type: string}
+        unit: {type: string}
+        aggregation: {type: string, enum: [sum, latest, mean]}
+        units: {type: array, items: {type: string}}
+    Submission:
+      type: object
+      required: [id, milestone_id, project_id, organization_id, period_start, period_end, value, unit, value_canonical, status, submitted_by]
+      properties:
+        id: {type: string, format: uuid}
+        milestone_id: {type: string, format: uuid}
+        project_id: {type: string, format: uuid}
+        organization_id: {type: string, format: uuid}
+        period_start: {type: string, format: date}
+        period_end: {type: string, format: date}
+        value: {type: string}
+        unit: {type: string}
+        value_canonical: {type: string}
+        notes: {type: [string, "null"]}
+        evidence_url: {type: [string, "null"]}
+        external_ref: {type: [string, "null"]}
+        status: {type: string, enum: [submitted, approved, rejected, withdrawn, verified]}
+        submitted_by: {type: string, format: uuid}
+        reviewed_by: {type: [string, "null"], format: uuid}
+        review_comment: {type: [string, "null"]}
+        verified_by: {type: [string, "null"], format: uuid}
+        created_at: {type: string, format: date-time}
+        updated_at: {type: string, format: date-time}
+    NewSubmission:
+      type: object
+      additionalProperties: false
+      required: [period_start, period_end, value, unit]
+      properties:
+        period_start: {type: string, format: date}
+        period_end: {type: string, format: date}
+        value: {$ref: "#/components/schemas/Decimal"}
+        unit: {type: string}
+        notes: {type: string, maxLength: 2000}
+        evidence_url: {type: string, format: uri, maxLength: 2000}
+        external_ref: {type: string, maxLength: 200}
+    MetricTotal:
+      type: object
+      required: [metric, unit, aggregation, period, total, submissions]
+      properties:
+        metric: {type: string}
+        unit: {type: string}
+        aggregation: {type: string}
+        period: {type: string, format: date}
+        total: {type: string}
+        submissions: {type: integer}
+        organizations: {type: integer}
 paths:
   /health/live:
     get:
@@ -399,5 +533,257 @@ paths:
                   head_hash: {type: [string, "null"]}
         "401": {$ref: "#/components/responses/Problem"}
         "403": {$ref: "#/components/responses/Problem"}
+  /v1/metrics:
+    get:
+      summary: The metric catalogue
+      responses:
+        "200": {description: Metrics, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Metric"}}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+  /v1/projects:
+    get:
+      summary: Projects (members see the ones they take part in)
+      parameters: [{$ref: "#/components/parameters/limit"}, {$ref: "#/components/parameters/cursor"}]
+      responses:
+        "200":
+          description: A page of projects
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, next_cursor]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Project"}}
+                  next_cursor: {type: [string, "null"]}
+        "401": {$ref: "#/components/responses/Problem"}
+    post:
+      summary: Create a project (coalition admin); Idempotency-Key accepted
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/NewProject"}}}}
+      responses:
+        "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/projects/{id}:
+    get:
+      summary: One project
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: The project, content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+    patch:
+      summary: Change a project (coalition admin)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/ProjectChanges"}}}}
+      responses:
+        "200": {description: Changed, content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/projects/{id}/participants/{organization_id}:
+    put:
+      summary: Add a participating organization (coalition admin)
+      parameters: [{$ref: "#/components/parameters/id"}, {name: organization_id, in: path, required: true, schema: {type: string, format: uuid}}]
+      responses:
+        "200": {description: The project, content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+    delete:
+      summary: Remove a participating organization (coalition admin; not the lead)
+      parameters: [{$ref: "#/components/parameters/id"}, {name: organization_id, in: path, required: true, schema: {type: string, format: uuid}}]
+      responses:
+        "200": {description: The project, content: {application/json: {schema: {$ref: "#/components/schemas/Project"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/projects/{id}/milestones:
+    get:
+      summary: A project's milestones
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Milestones, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Milestone"}}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+    post:
+      summary: Add a milestone (coalition admin, member admin of the lead organization)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/NewMilestone"}}}}
+      responses:
+        "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Milestone"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/milestones/{id}:
+    patch:
+      summary: Change a milestone
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/MilestoneChanges"}}}}
+      responses:
+        "200": {description: Changed, content: {application/json: {schema: {$ref: "#/components/schemas/Milestone"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/projects/{id}/progress:
+    get:
+      summary: Per milestone target, achieved (approved and verified, canonical unit), percent and forecast status
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200":
+          description: Progress
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [project_id, as_of, milestones]
+                properties:
+                  project_id: {type: string, format: uuid}
+                  as_of: {type: string, format: date}
+                  milestones:
+                    type: array
+                    items:
+                      type: object
+                      required: [milestone_id, key, metric, unit, target, achieved, percent, status]
+                      properties:
+                        milestone_id: {type: string, format: uuid}
+                        key: {type: string}
+                        title: {type: string}
+                        metric: {type: string}
+                        unit: {type: string}
+                        target: {type: string}
+                        achieved: {type: string}
+                        percent: {type: string}
+                        status: {type: string, enum: [achieved, on_track, behind, missed]}
+                        due_on: {type: string, format: date}
+                        submissions_counted: {type: integer}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/milestones/{id}/submissions:
+    post:
+      summary: Submit progress (member admin or editor of a participating organization); Idempotency-Key accepted
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody: {required: true, content: {application/json: {schema: {$ref: "#/components/schemas/NewSubmission"}}}}
+      responses:
+        "201": {description: Stored, content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "200": {description: "Unchanged: the same row was live already (header Coalition-Outcome: unchanged)", content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/submissions:
+    get:
+      summary: Submissions visible to the caller, oldest change first (a change feed with updated_after)
+      parameters:
+        - {$ref: "#/components/parameters/limit"}
+        - {$ref: "#/components/parameters/cursor"}
+        - {name: project, in: query, schema: {type: string, format: uuid}}
+        - {name: milestone, in: query, schema: {type: string, format: uuid}}
+        - {name: organization, in: query, schema: {type: string, format: uuid}}
+        - {name: status, in: query, schema: {type: string, enum: [submitted, approved, rejected, withdrawn, verified]}}
+        - {name: updated_after, in: query, schema: {type: string, format: date-time}}
+      responses:
+        "200":
+          description: A page of submissions
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, next_cursor]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Submission"}}
+                  next_cursor: {type: [string, "null"]}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/submissions/{id}:
+    get:
+      summary: One submission
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: The submission, content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/submissions/{id}/review:
+    post:
+      summary: Approve or reject (coalition admin; a reject needs a comment)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [decision]
+              properties:
+                decision: {type: string, enum: [approve, reject]}
+                comment: {type: string, maxLength: 2000}
+      responses:
+        "200": {description: Reviewed, content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/submissions/{id}/withdraw:
+    post:
+      summary: Withdraw (the submitting organization, while submitted)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Withdrawn, content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/submissions/{id}/verify:
+    post:
+      summary: Verify an approved submission (auditor)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Verified, content: {application/json: {schema: {$ref: "#/components/schemas/Submission"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/reports/summary:
+    get:
+      summary: Coalition totals per metric and year or quarter, and counts (public; Accept text/csv for CSV)
+      security: []
+      parameters:
+        - {name: from, in: query, schema: {type: string, format: date}}
+        - {name: to, in: query, schema: {type: string, format: date}}
+        - {name: by, in: query, schema: {type: string, enum: [year, quarter], default: year}}
+      responses:
+        "200":
+          description: The summary
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [by, members, partners, projects, active_projects, totals]
+                properties:
+                  from: {type: [string, "null"], format: date}
+                  to: {type: [string, "null"], format: date}
+                  by: {type: string}
+                  members: {type: integer}
+                  partners: {type: integer}
+                  projects: {type: integer}
+                  active_projects: {type: integer}
+                  totals: {type: array, items: {$ref: "#/components/schemas/MetricTotal"}}
+            text/csv: {schema: {type: string}}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/reports/organizations/{id}:
+    get:
+      summary: One organization's contributions per metric and year (Accept text/csv for CSV)
+      parameters:
+        - {$ref: "#/components/parameters/id"}
+        - {name: from, in: query, schema: {type: string, format: date}}
+        - {name: to, in: query, schema: {type: string, format: date}}
+      responses:
+        "200":
+          description: The report
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [organization_id, totals]
+                properties:
+                  organization_id: {type: string, format: uuid}
+                  totals: {type: array, items: {$ref: "#/components/schemas/MetricTotal"}}
+            text/csv: {schema: {type: string}}
+        "404": {$ref: "#/components/responses/Problem"}
 """#
 }

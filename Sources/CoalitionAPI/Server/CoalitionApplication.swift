@@ -47,6 +47,9 @@ public enum CoalitionApplication {
             + AuthRoutes(env: env).endpoints
             + OrganizationRoutes(env: env).endpoints
             + AuditRoutes(env: env).endpoints
+            + ProjectRoutes(env: env).endpoints
+            + SubmissionRoutes(env: env).endpoints
+            + ReportRoutes(env: env).endpoints
     }
 
     /// The method and path of every route, for tests that compare them with the OpenAPI document.
@@ -67,6 +70,7 @@ public enum CoalitionApplication {
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
         router.add(middleware: AuthenticationMiddleware(store: env.store))
+        router.add(middleware: IdempotencyMiddleware(store: env.store))
         for endpoint in endpoints {
             let handler = endpoint.handler
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in

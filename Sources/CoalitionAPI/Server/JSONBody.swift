@@ -1,3 +1,4 @@
+import CoalitionDomain
 import CoalitionModels
 import Foundation
 import Hummingbird
@@ -14,9 +15,9 @@ struct JSONBody {
         let data = Data(buffer.readableBytesView)
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try JSONValue.parse(data)
         } catch {
-            throw Problem(status: 400, title: "Bad Request", detail: "the body is not valid JSON")
+            throw Problem(status: 400, title: "Bad Request", detail: "the body is not valid JSON: \(error.reason) at byte \(error.offset)")
         }
         guard case .object(let object) = value else {
             throw Problem(status: 400, title: "Bad Request", detail: "the body must be a JSON object")
@@ -72,9 +73,7 @@ struct JSONBody {
             if required { fail(key, "is required") }
             return nil
         }
-        guard case .number(let number) = value, let int = Int(exactly: NSDecimalNumber(decimal: number).doubleValue),
-            Decimal(int) == number
-        else {
+        guard case .number(let text) = value, let int = Int(text) else {
             fail(key, "must be a whole number")
             return nil
         }
@@ -110,6 +109,58 @@ struct JSONBody {
                 return nil
             }
             result.append(text)
+        }
+        return result
+    }
+
+    /// An exact decimal: a JSON string (`"12.5"`) or number; NaN, infinities, exponents out of
+    /// range and more than 20 significant digits are refused.
+    mutating func decimal(_ key: String, required: Bool = false) -> Decimal? {
+        guard let value = fields[key], value != .null else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        let text: String
+        switch value {
+        case .string(let s): text = s
+        case .number(let n): text = n
+        default:
+            fail(key, "must be a decimal number, as a string such as \"12.5\" or a JSON number")
+            return nil
+        }
+        switch ExactDecimal.parse(text) {
+        case .success(let d): return d
+        case .failure(let reason):
+            fail(key, reason.description)
+            return nil
+        }
+    }
+
+    /// The raw text of a decimal field, for rules that validate it themselves.
+    mutating func decimalText(_ key: String) -> String? {
+        switch fields[key] {
+        case .string(let s): return s
+        case .number(let n): return n
+        case .none, .null: return nil
+        default:
+            fail(key, "must be a decimal number, as a string such as \"12.5\" or a JSON number")
+            return nil
+        }
+    }
+
+    mutating func integers(_ key: String, range: ClosedRange<Int>) -> [Int]? {
+        guard let value = fields[key], value != .null else { return nil }
+        guard case .array(let items) = value else {
+            fail(key, "must be an array of whole numbers")
+            return nil
+        }
+        var result: [Int] = []
+        for item in items {
+            guard case .number(let text) = item, let n = Int(text), range.contains(n) else {
+                fail(key, "must hold whole numbers from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            result.append(n)
         }
         return result
     }

@@ -101,3 +101,58 @@ public enum Policy {
         actor.role.readsEverything ? .allowed : .forbidden("only coalition admins and auditors read the audit log")
     }
 }
+
+// MARK: projects, milestones, submissions
+
+extension Policy {
+    /// Projects: admins and auditors see all; members the projects they take part in.
+    public static func readProject(_ actor: Actor, participates: Bool) -> Access {
+        actor.role.readsEverything || participates ? .allowed : .hidden
+    }
+
+    /// Creating and changing projects and their participants: coalition admins.
+    public static func manageProject(_ actor: Actor, participates: Bool) -> Access {
+        let read = readProject(actor, participates: participates)
+        guard read == .allowed else { return read }
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins change projects")
+    }
+
+    public static func createProject(_ actor: Actor) -> Access {
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins create projects")
+    }
+
+    /// Milestones: coalition admins, and member admins of the project's lead organization.
+    public static func manageMilestones(_ actor: Actor, participates: Bool, leadOrganizationID: UUID) -> Access {
+        let read = readProject(actor, participates: participates)
+        guard read == .allowed else { return read }
+        if let denied = writable(actor) { return denied }
+        if actor.role == .coalitionAdmin || (actor.role == .memberAdmin && actor.organizationID == leadOrganizationID) { return .allowed }
+        return .forbidden("only coalition admins and member admins of the lead organization manage milestones")
+    }
+
+    /// Submitting progress: member admins and editors of a participating organization.
+    public static func submit(_ actor: Actor, participates: Bool) -> Access {
+        let read = readProject(actor, participates: participates)
+        guard read == .allowed else { return read }
+        if let denied = writable(actor) { return denied }
+        guard participates else { return .forbidden("only organizations taking part in the project submit progress") }
+        return actor.role == .memberAdmin || actor.role == .memberEditor
+            ? .allowed : .forbidden("only member admins and editors submit progress")
+    }
+
+    /// An action on a submission the actor can see.
+    public static func act(_ actor: Actor, _ action: SubmissionAction, submitterOrganizationID: UUID) -> Access {
+        if let denied = writable(actor) { return denied }
+        switch action {
+        case .approve, .reject:
+            return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins review submissions")
+        case .verify:
+            return actor.role == .auditor ? .allowed : .forbidden("only auditors verify submissions")
+        case .withdraw:
+            return (actor.role == .memberAdmin || actor.role == .memberEditor) && actor.organizationID == submitterOrganizationID
+                ? .allowed : .forbidden("only the submitting organization's admins and editors withdraw a submission")
+        }
+    }
+}

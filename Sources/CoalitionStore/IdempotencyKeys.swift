@@ -1,0 +1,60 @@
+import CoalitionDomain
+import Foundation
+import PQ
+
+/// What a claim on an `Idempotency-Key` found.
+public enum IdempotencyClaim: Sendable, Equatable {
+    /// First use of the key: run the request, then `complete` it.
+    case claimed
+    /// The key answered before: replay this response.
+    case replay(status: Int, contentType: String?, body: [UInt8])
+    /// The key was used with another request.
+    case mismatch
+    /// The first request with this key is still running.
+    case inProgress
+}
+
+extension Store {
+    /// Claims `key` for the actor's request with `fingerprint`. Keys live 24 hours; a claim
+    /// whose request never finished (the server died) may be taken over after 5 minutes.
+    public func claimIdempotencyKey(_ key: String, fingerprint: [UInt8], actor: Actor) async throws -> IdempotencyClaim {
+        try await transaction(as: actor) { tx in
+            try await tx.query("""
+                DELETE FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(key)
+                  AND (created_at < now() - interval '24 hours' OR (state = 'running' AND created_at < now() - interval '5 minutes'))
+                """)
+            let inserted = try await tx.query("""
+                INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (\(actor.userID), \(key), \(PQBytes(fingerprint)))
+                ON CONFLICT (user_id, key) DO NOTHING RETURNING 1 AS claimed
+                """)
+            if !inserted.isEmpty { return .claimed }
+            guard let row = try await tx.query("""
+                SELECT fingerprint, state, status_code, content_type, response_body FROM idempotency_keys
+                WHERE user_id = \(actor.userID) AND key = \(key)
+                """).first else { return .inProgress }
+            guard try row.decode("fingerprint", as: PQBytes.self).bytes == fingerprint else { return .mismatch }
+            guard try row.decode("state", as: String.self) == "done" else { return .inProgress }
+            return .replay(
+                status: try row.decode("status_code"), contentType: try row.decode("content_type"),
+                body: try row.decode("response_body", as: PQBytes?.self)?.bytes ?? [])
+        }
+    }
+
+    /// Stores the response of a claimed key.
+    public func completeIdempotencyKey(_ key: String, actor: Actor, status: Int, contentType: String?, body: [UInt8]) async throws {
+        try await transaction(as: actor) { tx in
+            try await tx.query("""
+                UPDATE idempotency_keys SET state = 'done', status_code = \(status), content_type = \(contentType),
+                       response_body = \(PQBytes(body))
+                WHERE user_id = \(actor.userID) AND key = \(key)
+                """)
+        }
+    }
+
+    /// Gives a claimed key back when its request failed before changing anything durable.
+    public func releaseIdempotencyKey(_ key: String, actor: Actor) async throws {
+        try await transaction(as: actor) { tx in
+            try await tx.query("DELETE FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(key) AND state = 'running'")
+        }
+    }
+}
