@@ -23,6 +23,15 @@ public struct Store: Sendable {
         }
     }
 
+    /// Runs `body` without a transaction and without an actor: for single anonymous statements
+    /// (token lookup), one round trip instead of three. Actor settings are transaction-local,
+    /// so a leased connection never carries an earlier request's actor.
+    public func withoutActor<T>(_ body: (StoreTransaction) async throws -> T) async throws -> T {
+        try await pool.withConnection { connection in
+            try await body(StoreTransaction(connection: connection, actor: nil))
+        }
+    }
+
     /// The statement that sets the actor. Built as text from a UUID and an enum: values whose
     /// spelling the code controls, never caller input.
     static func actorSettings(_ actor: Actor?) -> String {

@@ -27,7 +27,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
             let presented = TokenSecret.parse(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { throw unauthorized }
-        let record = try await store.transaction(as: nil) { try await $0.tokenRecord(keyID: presented.keyID) }
+        let record = try await store.withoutActor { try await $0.tokenRecord(keyID: presented.keyID) }
         guard let record, TokenSecret.digestsMatch(record.secretHash, presented.secretHash) else { throw unauthorized }
         let now = Date()
         guard record.revokedAt == nil, record.expiresAt.map({ $0 > now }) ?? true else { throw unauthorized }
@@ -40,7 +40,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let role = Role(rawValue: record.role) else { throw unauthorized }
         // last_used_at is written at most once a minute per token, not on every request.
         if record.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
-            try await store.transaction(as: nil) { try await $0.touchToken(id: record.tokenID) }
+            try await store.withoutActor { try await $0.touchToken(id: record.tokenID) }
         }
         return Actor(
             userID: record.userID, organizationID: record.organizationID, role: role,
