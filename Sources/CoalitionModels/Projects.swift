@@ -237,14 +237,17 @@ public struct CoalitionSummary: Codable, Sendable, Equatable {
     public var partners: Int
     public var projects: Int
     public var activeProjects: Int
+    /// Standards with a version in force, and adoptions declared.
+    public var standards: Int
+    public var adoptions: Int
     public var totals: [MetricTotal]
 
     enum CodingKeys: String, CodingKey {
-        case from, to, by, members, partners, projects, totals
+        case from, to, by, members, partners, projects, standards, adoptions, totals
         case activeProjects = "active_projects"
     }
 
-    public init(from: String?, to: String?, by: String, members: Int, partners: Int, projects: Int, activeProjects: Int, totals: [MetricTotal]) {
+    public init(from: String?, to: String?, by: String, members: Int, partners: Int, projects: Int, activeProjects: Int, standards: Int, adoptions: Int, totals: [MetricTotal]) {
         self.from = from
         self.to = to
         self.by = by
@@ -252,6 +255,8 @@ public struct CoalitionSummary: Codable, Sendable, Equatable {
         self.partners = partners
         self.projects = projects
         self.activeProjects = activeProjects
+        self.standards = standards
+        self.adoptions = adoptions
         self.totals = totals
     }
 }

@@ -7,7 +7,7 @@ public enum IdempotencyClaim: Sendable, Equatable {
     /// First use of the key: run the request, then `complete` it.
     case claimed
     /// The key answered before: replay this response.
-    case replay(status: Int, contentType: String?, body: [UInt8])
+    case replay(status: Int, headers: [String: String], body: [UInt8])
     /// The key was used with another request.
     case mismatch
     /// The first request with this key is still running.
@@ -29,22 +29,23 @@ extension Store {
                 """)
             if !inserted.isEmpty { return .claimed }
             guard let row = try await tx.query("""
-                SELECT fingerprint, state, status_code, content_type, response_body FROM idempotency_keys
+                SELECT fingerprint, state, status_code, response_headers, response_body FROM idempotency_keys
                 WHERE user_id = \(actor.userID) AND key = \(key)
                 """).first else { return .inProgress }
             guard try row.decode("fingerprint", as: PQBytes.self).bytes == fingerprint else { return .mismatch }
             guard try row.decode("state", as: String.self) == "done" else { return .inProgress }
+            let headers = try row.decode("response_headers", as: PQJSON?.self)?.decode([String: String].self) ?? [:]
             return .replay(
-                status: try row.decode("status_code"), contentType: try row.decode("content_type"),
+                status: try row.decode("status_code"), headers: headers,
                 body: try row.decode("response_body", as: PQBytes?.self)?.bytes ?? [])
         }
     }
 
     /// Stores the response of a claimed key.
-    public func completeIdempotencyKey(_ key: String, actor: Actor, status: Int, contentType: String?, body: [UInt8]) async throws {
+    public func completeIdempotencyKey(_ key: String, actor: Actor, status: Int, headers: [String: String], body: [UInt8]) async throws {
         try await transaction(as: actor) { tx in
             try await tx.query("""
-                UPDATE idempotency_keys SET state = 'done', status_code = \(status), content_type = \(contentType),
+                UPDATE idempotency_keys SET state = 'done', status_code = \(status), response_headers = \(try PQJSON(encoding: headers)),
                        response_body = \(PQBytes(body))
                 WHERE user_id = \(actor.userID) AND key = \(key)
                 """)
@@ -56,5 +57,13 @@ extension Store {
         try await transaction(as: actor) { tx in
             try await tx.query("DELETE FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(key) AND state = 'running'")
         }
+    }
+}
+
+extension Store {
+    /// Deletes keys older than 24 hours, of every user.
+    @discardableResult
+    public func purgeIdempotencyKeys() async throws -> Int {
+        try await pool.query("SELECT purge_idempotency_keys() AS n")[0].decode("n")
     }
 }

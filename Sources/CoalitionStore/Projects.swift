@@ -212,7 +212,8 @@ extension StoreTransaction {
         return CoalitionSummary(
             from: from?.description, to: to?.description, by: byQuarter ? "quarter" : "year",
             members: try counts.decode("members"), partners: try counts.decode("partners"),
-            projects: try counts.decode("projects"), activeProjects: try counts.decode("active_projects"), totals: totals)
+            projects: try counts.decode("projects"), activeProjects: try counts.decode("active_projects"),
+            standards: try counts.decode("standards"), adoptions: try counts.decode("adoptions"), totals: totals)
     }
 
     static func metricTotal(_ row: Row) throws -> MetricTotal {

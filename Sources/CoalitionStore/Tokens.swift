@@ -113,9 +113,24 @@ extension StoreTransaction {
         return (try row.decode("by_email"), try row.decode("by_address"), try row.decode("email_retry"), try row.decode("address_retry"))
     }
 
-    public func recordLoginFailure(emailKey: String, address: String) async throws {
+    /// Counts an attempt before the password is checked, under per-email and per-address
+    /// locks, so that parallel guesses cannot all pass the throttle check at once. Returns the
+    /// seconds to wait when the limit is reached (nothing recorded then), else nil.
+    public func beginLoginAttempt(emailKey: String, address: String, perEmail: Int, perAddress: Int, windowSeconds: Int) async throws -> Int? {
+        try await query("SELECT pg_advisory_xact_lock(hashtext('login-email:' || \(emailKey))), pg_advisory_xact_lock(hashtext('login-address:' || \(address)))")
+        let f = try await loginFailures(emailKey: emailKey, address: address, windowSeconds: windowSeconds)
+        if f.email >= perEmail { return max(1, f.emailRetryAfter) }
+        if f.address >= perAddress { return max(1, f.addressRetryAfter) }
         try await query("INSERT INTO login_failures (email_key, client_address) VALUES (\(emailKey), \(address))")
-        try await audit("auth.login_failed", entity: "user", id: nil, data: ["email": .string(emailKey), "client_address": .string(address)])
+        return nil
+    }
+
+    /// Records a failed login (its attempt row stays and counts) in the audit trail.
+    public func recordLoginFailure(emailKey: String, address: String) async throws {
+        // Only something shaped like an address is kept: a password typed into the email field
+        // must not land in the append-only log.
+        let shown = Validate.email(emailKey) == nil ? emailKey : "(not an email address)"
+        try await audit("auth.login_failed", entity: "user", id: nil, data: ["email": .string(shown), "client_address": .string(address)])
     }
 
     /// A success clears the failures of this email from this address only.

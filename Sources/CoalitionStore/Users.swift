@@ -64,10 +64,10 @@ extension StoreTransaction {
         if let v = changes.status { data["status"] = .string(v.rawValue) }
         if changes.passwordHash != nil { data["password"] = .string("changed") }
         try await audit("user.update", entity: "user", id: id.uuidString.lowercased(), data: data)
-        if changes.status == .disabled {
-            // A disabled user's sessions and tokens stop working at once (they also fail the
-            // status check at authentication); revoking them makes that visible in listings.
-            try await query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL")
+        if changes.status == .disabled || changes.passwordHash != nil {
+            // Disabling a user or changing its password ends every session and token it has, so
+            // that enabling it again does not bring old credentials back.
+            try await query("SELECT auth_revoke_user_tokens(\(id))")
         }
         return try Self.user(row)
     }

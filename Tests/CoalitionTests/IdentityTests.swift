@@ -96,8 +96,8 @@ struct IdentityTests {
         try await TestDatabase.using(try db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
             let store = Store(pool: pool)
             try await store.transaction(as: nil) { tx in
-                for _ in 0..<3 { try await tx.recordLoginFailure(emailKey: "a@x.test", address: "10.0.0.1") }
-                for _ in 0..<2 { try await tx.recordLoginFailure(emailKey: "a@x.test", address: "10.0.0.2") }
+                for _ in 0..<3 { _ = try await tx.beginLoginAttempt(emailKey: "a@x.test", address: "10.0.0.1", perEmail: 100, perAddress: 100, windowSeconds: 900) }
+                for _ in 0..<2 { _ = try await tx.beginLoginAttempt(emailKey: "a@x.test", address: "10.0.0.2", perEmail: 100, perAddress: 100, windowSeconds: 900) }
                 try await tx.clearLoginFailures(emailKey: "a@x.test", address: "10.0.0.1")
             }
             let counts = try await store.transaction(as: nil) { try await $0.loginFailures(emailKey: "a@x.test", address: "10.0.0.2", windowSeconds: 900) }

@@ -81,9 +81,10 @@ struct PolicyTests {
         #expect(!Policy.assignRole(admin, .auditor))
         #expect(Policy.createUser(admin, organizationID: orgA) == .allowed)
         #expect(Policy.createUser(admin, organizationID: orgB) == .hidden)
-        #expect(Policy.updatableUserFields(admin, targetID: admin.userID, targetOrganizationID: orgA) == ["display_name", "password"])
-        #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA) == ["display_name", "password", "role", "status"])
-        #expect(Policy.updatableUserFields(actor(.memberViewer), targetID: UUID(), targetOrganizationID: orgA).isEmpty)
+        #expect(Policy.updatableUserFields(admin, targetID: admin.userID, targetOrganizationID: orgA, targetRole: .memberAdmin) == ["display_name", "password"])
+        #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA, targetRole: .memberViewer) == ["display_name", "password", "role", "status"])
+        #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA, targetRole: .auditor).isEmpty, "not a partner's auditor")
+        #expect(Policy.updatableUserFields(actor(.memberViewer), targetID: UUID(), targetOrganizationID: orgA, targetRole: .memberViewer).isEmpty)
     }
 
     @Test func onlyAdminsAndAuditorsReadTheAuditLog() {

@@ -65,8 +65,11 @@ CREATE POLICY users_insert ON users FOR INSERT WITH CHECK (
 CREATE POLICY users_update ON users FOR UPDATE
     USING (app_is_admin() OR id = app_user_id()
            OR (app_role() = 'member_admin' AND organization_id = app_organization_id()))
-    WITH CHECK (app_is_admin() OR (organization_id = app_organization_id()
-                AND role IN ('member_admin', 'member_editor', 'member_viewer')));
+    WITH CHECK (app_is_admin()
+                -- users editing themselves keep the role their session has
+                OR (id = app_user_id() AND role = app_role() AND organization_id = app_organization_id())
+                OR (app_role() = 'member_admin' AND organization_id = app_organization_id()
+                    AND role IN ('member_admin', 'member_editor', 'member_viewer')));
 GRANT SELECT, INSERT, UPDATE ON users TO coalition_app;
 
 -- API tokens and login sessions ---------------------------------------------------------------
@@ -121,8 +124,16 @@ CREATE FUNCTION auth_touch_token(p_token_id uuid) RETURNS void
     WHERE id = p_token_id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
 $$;
 
-REVOKE ALL ON FUNCTION auth_user_by_email(text), auth_token(text), auth_touch_token(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION auth_user_by_email(text), auth_token(text), auth_touch_token(uuid) TO coalition_app;
+-- Disabling a user or changing its password ends its sessions and tokens. Tokens are visible
+-- to their owner only, so the admin doing it goes through this function.
+CREATE FUNCTION auth_revoke_user_tokens(p_user_id uuid) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH r AS (UPDATE api_tokens SET revoked_at = now() WHERE user_id = p_user_id AND revoked_at IS NULL RETURNING 1)
+    SELECT count(*)::integer FROM r
+$$;
+
+REVOKE ALL ON FUNCTION auth_user_by_email(text), auth_token(text), auth_touch_token(uuid), auth_revoke_user_tokens(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_user_by_email(text), auth_token(text), auth_touch_token(uuid), auth_revoke_user_tokens(uuid) TO coalition_app;
 
 -- Failed logins, for throttling per email and per client address.
 CREATE TABLE login_failures (
@@ -229,10 +240,11 @@ CREATE FUNCTION audit_verify(OUT ok boolean, OUT entries bigint, OUT first_bad_s
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
     WITH chain AS (
         SELECT seq, hash,
-               prev_hash = coalesce(lag(hash) OVER (ORDER BY seq), repeat('0', 64))
-               AND seq = row_number() OVER (ORDER BY seq)
-               AND hash = audit_hash(prev_hash, audit_canonical(seq, at, actor_user_id, actor_organization_id,
-                                                               action, entity, entity_id, data)) AS good
+               coalesce(hash IS NOT NULL AND prev_hash IS NOT NULL
+                        AND prev_hash = coalesce(lag(hash) OVER (ORDER BY seq), repeat('0', 64))
+                        AND seq = row_number() OVER (ORDER BY seq)
+                        AND hash = audit_hash(prev_hash, audit_canonical(seq, at, actor_user_id, actor_organization_id,
+                                                                        action, entity, entity_id, data)), false) AS good
         FROM audit_log WHERE seq IS NOT NULL
     )
     SELECT bool_and(good) IS NOT FALSE, count(*), min(seq) FILTER (WHERE NOT good),
@@ -242,7 +254,9 @@ $$;
 
 ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY audit_log_read ON audit_log FOR SELECT USING (app_reads_everything());
-CREATE POLICY audit_log_append ON audit_log FOR INSERT WITH CHECK (true);
+-- Writers append unsealed rows in their own name (anonymous rows, such as failed logins, have no actor).
+CREATE POLICY audit_log_append ON audit_log FOR INSERT WITH CHECK (
+    seq IS NULL AND hash IS NULL AND prev_hash IS NULL AND actor_user_id IS NOT DISTINCT FROM app_user_id());
 GRANT SELECT, INSERT ON audit_log TO coalition_app;
 GRANT USAGE ON SEQUENCE audit_log_id_seq TO coalition_app;
 REVOKE ALL ON FUNCTION audit_seal(integer), audit_verify() FROM PUBLIC;

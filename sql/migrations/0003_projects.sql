@@ -88,7 +88,8 @@ CREATE TABLE milestones (
     status       text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'achieved', 'missed')),
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT milestones_key_key UNIQUE (project_id, key)
+    CONSTRAINT milestones_key_key UNIQUE (project_id, key),
+    CONSTRAINT milestones_id_project_key UNIQUE (id, project_id)
 );
 
 ALTER TABLE milestones ENABLE ROW LEVEL SECURITY;
@@ -128,7 +129,9 @@ CREATE TABLE submissions (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     reviewed_at     timestamptz,
     verified_at     timestamptz,
-    CHECK (period_start <= period_end)
+    CHECK (period_start <= period_end),
+    -- project_id is denormalised for row-level security and feeds; it must be the milestone's.
+    FOREIGN KEY (milestone_id, project_id) REFERENCES milestones (id, project_id)
 );
 -- The natural key: one live submission per milestone, organization and period.
 CREATE UNIQUE INDEX submissions_natural_key ON submissions (milestone_id, organization_id, period_start, period_end)
@@ -143,10 +146,36 @@ CREATE POLICY submissions_read ON submissions FOR SELECT
     USING (app_reads_everything() OR project_id IN (SELECT app_project_ids()));
 CREATE POLICY submissions_insert ON submissions FOR INSERT WITH CHECK (
     organization_id = app_organization_id() AND app_role() IN ('member_admin', 'member_editor')
-    AND project_id IN (SELECT app_project_ids()) AND submitted_by = app_user_id());
-CREATE POLICY submissions_update ON submissions FOR UPDATE USING (
-    app_role() IN ('coalition_admin', 'auditor')
-    OR (organization_id = app_organization_id() AND app_role() IN ('member_admin', 'member_editor')));
+    AND project_id IN (SELECT app_project_ids()) AND submitted_by = app_user_id() AND status = 'submitted'
+    AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = organization_id AND o.kind = 'member'));
+-- Each role moves a submission only along its own edges of the lifecycle.
+CREATE POLICY submissions_update ON submissions FOR UPDATE
+    USING (app_role() IN ('coalition_admin', 'auditor')
+           OR (organization_id = app_organization_id() AND app_role() IN ('member_admin', 'member_editor')))
+    WITH CHECK ((app_is_admin() AND status IN ('approved', 'rejected'))
+                OR (app_role() = 'auditor' AND status = 'verified')
+                OR (organization_id = app_organization_id() AND app_role() IN ('member_admin', 'member_editor') AND status = 'withdrawn'));
+
+-- What a submission says never changes after it is stored, and its status moves only along
+-- the lifecycle: the maintained totals below rely on both.
+CREATE FUNCTION submissions_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.milestone_id, NEW.project_id, NEW.organization_id, NEW.period_start, NEW.period_end, NEW.value, NEW.unit,
+        NEW.value_canonical, NEW.submitted_by)
+       IS DISTINCT FROM
+       (OLD.milestone_id, OLD.project_id, OLD.organization_id, OLD.period_start, OLD.period_end, OLD.value, OLD.unit,
+        OLD.value_canonical, OLD.submitted_by) THEN
+        RAISE EXCEPTION 'a stored submission''s content cannot change' USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+        (OLD.status = 'submitted' AND NEW.status IN ('approved', 'rejected', 'withdrawn'))
+        OR (OLD.status = 'approved' AND NEW.status = 'verified')) THEN
+        RAISE EXCEPTION 'illegal submission transition % -> %', OLD.status, NEW.status USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER submissions_guard BEFORE UPDATE ON submissions FOR EACH ROW EXECUTE FUNCTION submissions_guard();
 GRANT SELECT, INSERT, UPDATE ON submissions TO coalition_app;
 
 -- Maintained totals: a submission counts once it is approved, and an approved submission only
@@ -231,13 +260,13 @@ GRANT EXECUTE ON FUNCTION coalition_totals(date, date, text), coalition_counts()
 -- Idempotency keys ----------------------------------------------------------------------------
 
 CREATE TABLE idempotency_keys (
-    user_id       uuid NOT NULL,
-    key           text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 255),
-    fingerprint   bytea NOT NULL,
-    state         text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done')),
-    status_code   int,
-    content_type  text,
-    response_body bytea,
+    user_id          uuid NOT NULL,
+    key              text NOT NULL CHECK (char_length(key) BETWEEN 1 AND 255),
+    fingerprint      bytea NOT NULL,
+    state            text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done')),
+    status_code      int,
+    response_headers jsonb,
+    response_body    bytea,
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, key)
 );
@@ -246,3 +275,11 @@ ALTER TABLE idempotency_keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY idempotency_own ON idempotency_keys FOR ALL
     USING (user_id = app_user_id()) WITH CHECK (user_id = app_user_id());
 GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_keys TO coalition_app;
+
+-- Keys live 24 hours; the server purges older ones across all users about once a minute.
+CREATE FUNCTION purge_idempotency_keys() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours' RETURNING 1)
+    SELECT count(*)::integer FROM gone
+$$;
+GRANT EXECUTE ON FUNCTION purge_idempotency_keys() TO coalition_app;

@@ -39,14 +39,16 @@ struct IdempotencyMiddleware: RouterMiddleware {
             hasher.update(data: Data(bytes))
         }
         let fingerprint = Array(hasher.finalize())
+        // A replay is a mutation's answer: a read-scope token gets the 403 any mutation gets.
+        guard actor.canWrite else { throw Problems.forbidden("this token has the read scope only") }
         switch try await store.claimIdempotencyKey(key, fingerprint: fingerprint, actor: actor) {
         case .mismatch:
             throw Problems.invalid("Idempotency-Key", "was used with a different request; use a new key for a new request")
         case .inProgress:
             throw Problem(status: 409, title: "Conflict", detail: "a request with this Idempotency-Key is still being processed; retry later")
-        case .replay(let status, let contentType, let bytes):
+        case .replay(let status, let stored, let bytes):
             var headers: HTTPFields = [.idempotentReplayed: "true"]
-            if let contentType { headers[.contentType] = contentType }
+            for (name, value) in stored { if let field = HTTPField.Name(name) { headers[field] = value } }
             return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         case .claimed:
             var replayable = request
@@ -54,23 +56,29 @@ struct IdempotencyMiddleware: RouterMiddleware {
             let response: Response
             do {
                 response = try await next(replayable, context)
-            } catch let problem as Problem where problem.status < 500 {
-                // Refused before any change: record the answer, so a retry sees the same one.
-                var answered = problem
-                answered.requestID = context.requestID
-                let encoded = try problemResponse(answered)
-                let bytes = try await Self.collect(encoded)
-                try await store.completeIdempotencyKey(key, actor: actor, status: problem.status, contentType: Problem.mediaType, body: bytes)
-                return Response(status: encoded.status, headers: encoded.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
             } catch {
+                // Refused or failed: nothing was stored, so the key is given back and a retry
+                // runs again (and gets an answer that reflects the state at that time).
                 try? await store.releaseIdempotencyKey(key, actor: actor)
                 throw error
             }
             let bytes = try await Self.collect(response)
+            var stored: [String: String] = [:]
+            for field in response.headers where Self.replayedHeaders.contains(field.name) { stored[field.name.rawName] = field.value }
             try await store.completeIdempotencyKey(
-                key, actor: actor, status: Int(response.status.code), contentType: response.headers[.contentType], body: bytes)
+                key, actor: actor, status: Int(response.status.code), headers: stored, body: Self.withoutSecrets(bytes, path: request.uri.path))
             return Response(status: response.status, headers: response.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+    }
+
+    static let replayedHeaders: Set<HTTPField.Name> = [.contentType, .location, HTTPField.Name("Coalition-Outcome")!]
+
+    /// A new token's secret is shown once and stored nowhere: the stored answer keeps the
+    /// token's id and prefix, not the secret.
+    static func withoutSecrets(_ bytes: [UInt8], path: String) -> [UInt8] {
+        guard path == "/v1/tokens", case .object(var object)? = try? JSONValue.parse(bytes), object["token"] != nil else { return bytes }
+        object["token"] = .string("(shown only once; see prefix)")
+        return Array(JSONValue.object(object).canonicalText.utf8)
     }
 
     /// Buffers a response body (the API's answers are small JSON documents).

@@ -50,12 +50,23 @@ struct ProblemMiddleware: RouterMiddleware {
             for field in http.headers where field.name != .contentType && field.name != .contentLength {
                 headers.append(field)
             }
+        case let db as PQError where db.condition == .insufficientPrivilege:
+            // Row-level security or a privilege refused what the service let through: the
+            // database's second line held. Logged, since it means a policy check is missing.
+            context.logger.error("the database refused a write the service allowed", metadata: ["error": "\(db)"])
+            problem = Problem(status: 403, title: "Forbidden", detail: "you may not make this change")
+        case let db as PQError where db.condition == .checkViolation:
+            context.logger.warning("a check constraint refused a value", metadata: ["error": "\(db)"])
+            problem = Problem(
+                status: 422, title: "Unprocessable Content", detail: "a value is outside what the database accepts (\(db.constraint ?? "check"))",
+                type: "urn:coalition:problem:validation")
         case let db as PQError where db.kind == .poolTimeout || db.kind == .connection:
             context.logger.error("database unavailable", metadata: ["error": "\(db)"])
             problem = Problem(status: 503, title: "Service Unavailable", detail: "the database is not available; try again shortly")
             headers[.retryAfter] = "1"
         default:
-            context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            // PQError descriptions hold no parameter values, so they are safe to log.
+            context.logger.error("unexpected error", metadata: ["error": "\(error is PQError ? String(describing: error) : String(reflecting: type(of: error)))"])
             problem = Problem(
                 status: 500, title: "Internal Server Error",
                 detail: "an unexpected error occurred; quote request id \(context.requestID) when reporting it")

@@ -298,6 +298,55 @@ components:
         total: {type: string}
         submissions: {type: integer}
         organizations: {type: integer}
+    Standard:
+      type: object
+      required: [id, code, title, category, status, issuers, current_version, published_version, versions, reviews, allowed_actions]
+      properties:
+        id: {type: string, format: uuid}
+        code: {type: string, pattern: "^CLC-STD-[0-9]{4,}$"}
+        title: {type: string}
+        category: {type: string, enum: [product, packaging, logistics, materials, energy, other]}
+        status: {type: string, enum: [draft, in_review, approved, published, withdrawn]}
+        issuers: {type: array, items: {type: string, format: uuid}}
+        current_version: {type: [integer, "null"]}
+        published_version: {type: [integer, "null"]}
+        versions:
+          type: array
+          items:
+            type: object
+            required: [number, status, change_note, created_at, created_by]
+            properties:
+              number: {type: integer}
+              status: {type: string, enum: [draft, in_review, approved, published, superseded, withdrawn]}
+              change_note: {type: string}
+              created_at: {type: string, format: date-time}
+              created_by: {type: string, format: uuid}
+              review_comment: {type: [string, "null"]}
+              body: {type: [string, "null"]}
+        reviews:
+          type: array
+          items:
+            type: object
+            required: [reviewer_id, decision, at]
+            properties:
+              reviewer_id: {type: string, format: uuid}
+              decision: {type: string, enum: [approve, reject]}
+              comment: {type: [string, "null"]}
+              at: {type: string, format: date-time}
+        quorum: {type: integer}
+        allowed_actions: {type: array, items: {type: string, enum: [new_version, submit, review, publish, withdraw]}}
+        created_at: {type: string, format: date-time}
+        updated_at: {type: string, format: date-time}
+    Adoption:
+      type: object
+      required: [standard_id, version_number, organization_id, adopted_on]
+      properties:
+        standard_id: {type: string, format: uuid}
+        version_number: {type: integer}
+        organization_id: {type: string, format: uuid}
+        adopted_on: {type: string, format: date}
+        evidence_url: {type: [string, "null"]}
+        created_at: {type: string, format: date-time}
 paths:
   /health/live:
     get:
@@ -753,7 +802,7 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [by, members, partners, projects, active_projects, totals]
+                required: [by, members, partners, projects, active_projects, standards, adoptions, totals]
                 properties:
                   from: {type: [string, "null"], format: date}
                   to: {type: [string, "null"], format: date}
@@ -762,6 +811,8 @@ paths:
                   partners: {type: integer}
                   projects: {type: integer}
                   active_projects: {type: integer}
+                  standards: {type: integer}
+                  adoptions: {type: integer}
                   totals: {type: array, items: {$ref: "#/components/schemas/MetricTotal"}}
             text/csv: {schema: {type: string}}
         "422": {$ref: "#/components/responses/Problem"}
@@ -784,6 +835,163 @@ paths:
                   organization_id: {type: string, format: uuid}
                   totals: {type: array, items: {$ref: "#/components/schemas/MetricTotal"}}
             text/csv: {schema: {type: string}}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/standards:
+    get:
+      summary: Standards (drafts only for coalition admins, auditors and issuers; published ones for everyone)
+      security: [{}, {bearer: []}]
+      parameters:
+        - {$ref: "#/components/parameters/limit"}
+        - {$ref: "#/components/parameters/cursor"}
+        - {name: status, in: query, schema: {type: string, enum: [draft, in_review, approved, published, withdrawn]}}
+        - {name: category, in: query, schema: {type: string, enum: [product, packaging, logistics, materials, energy, other]}}
+        - {name: issuer, in: query, schema: {type: string, format: uuid}}
+      responses:
+        "200":
+          description: A page of standards (without versions and reviews)
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, next_cursor]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Standard"}}
+                  next_cursor: {type: [string, "null"]}
+        "422": {$ref: "#/components/responses/Problem"}
+    post:
+      summary: Create a standard in draft with version 1 (a member's organization becomes an issuer)
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [title, category, body]
+              properties:
+                title: {type: string, minLength: 1, maxLength: 200}
+                category: {type: string, enum: [product, packaging, logistics, materials, energy, other]}
+                issuers: {type: array, items: {type: string, format: uuid}}
+                body: {type: string, minLength: 1, maxLength: 200000, description: Markdown}
+                change_note: {type: string, maxLength: 2000}
+      responses:
+        "201": {description: Created, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}:
+    get:
+      summary: One standard with issuers, versions and the reviews of the version in review
+      security: [{}, {bearer: []}]
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: The standard, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/versions:
+    post:
+      summary: Revise the open draft, or start the next version of a published standard (editors)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [body]
+              properties:
+                body: {type: string, minLength: 1, maxLength: 200000}
+                change_note: {type: string, maxLength: 2000}
+      responses:
+        "201": {description: Drafted, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/submit:
+    post:
+      summary: Draft to in review (editors)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Submitted, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/reviews:
+    post:
+      summary: Ballot on the version in review (coalition admin; a reject needs a comment; a second ballot replaces the first)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [decision]
+              properties:
+                decision: {type: string, enum: [approve, reject]}
+                comment: {type: string, maxLength: 2000}
+      responses:
+        "201": {description: Recorded, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/publish:
+    post:
+      summary: Approved to published; the earlier published version becomes superseded (coalition admin)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Published, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/withdraw:
+    post:
+      summary: Published to withdrawn (coalition admin)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Withdrawn, content: {application/json: {schema: {$ref: "#/components/schemas/Standard"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+  /v1/standards/{id}/adoptions:
+    get:
+      summary: Adoptions of a standard
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Adoptions, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Adoption"}}}}}
+        "401": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+    post:
+      summary: Declare that the caller's organization applies a published version (member admin or editor)
+      parameters: [{$ref: "#/components/parameters/id"}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [version_number, adopted_on]
+              properties:
+                version_number: {type: integer, minimum: 1}
+                adopted_on: {type: string, format: date}
+                evidence_url: {type: string, format: uri, maxLength: 2000}
+      responses:
+        "201": {description: Declared, content: {application/json: {schema: {$ref: "#/components/schemas/Adoption"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+        "409": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
+  /v1/organizations/{id}/adoptions:
+    get:
+      summary: Adoptions declared by one organization
+      parameters: [{$ref: "#/components/parameters/id"}]
+      responses:
+        "200": {description: Adoptions, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Adoption"}}}}}
+        "401": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
 """#
 }

@@ -27,11 +27,12 @@ struct AuthRoutes {
         let emailKey = email!.lowercased()
         let address = context.clientAddress
         let settings = env.settings
-        let failures = try await env.store.transaction(as: nil) {
-            try await $0.loginFailures(emailKey: emailKey, address: address, windowSeconds: settings.loginWindowSeconds)
+        let wait = try await env.store.transaction(as: nil) {
+            try await $0.beginLoginAttempt(
+                emailKey: emailKey, address: address, perEmail: settings.loginFailuresPerEmail,
+                perAddress: settings.loginFailuresPerAddress, windowSeconds: settings.loginWindowSeconds)
         }
-        if failures.email >= settings.loginFailuresPerEmail || failures.address >= settings.loginFailuresPerAddress {
-            let retry = max(1, failures.email >= settings.loginFailuresPerEmail ? failures.emailRetryAfter : failures.addressRetryAfter)
+        if let retry = wait {
             var problem = Problem(status: 429, title: "Too Many Requests", detail: "too many failed logins; try again in \(retry) s")
             problem.requestID = context.requestID
             return try problemResponse(problem, headers: [.retryAfter: String(retry)])

@@ -121,7 +121,8 @@ struct OrganizationRoutes {
         try check(Policy.readUser(actor, targetID: target.id, targetOrganizationID: target.organizationID), "the user")
         if !actor.canWrite { throw Problems.forbidden("this token has the read scope only") }
         var body = try await JSONBody.read(request, context: context, allowed: ["display_name", "role", "status", "password"])
-        let permitted = Policy.updatableUserFields(actor, targetID: target.id, targetOrganizationID: target.organizationID)
+        let permitted = Policy.updatableUserFields(
+            actor, targetID: target.id, targetOrganizationID: target.organizationID, targetRole: Role(rawValue: target.role) ?? .memberViewer)
         if permitted.isEmpty { throw Problems.forbidden("you may not change this user") }
         for field in body.keys.sorted() where !permitted.contains(field) && ["display_name", "role", "status", "password"].contains(field) {
             body.fail(field, "you may not change this field")

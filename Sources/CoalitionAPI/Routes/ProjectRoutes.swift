@@ -144,7 +144,10 @@ struct ProjectRoutes {
         let (actor, project) = try await visibleProject(context)
         try check(Policy.manageMilestones(actor, participates: project.participants.contains(actor.organizationID), leadOrganizationID: project.leadOrganizationID), "the project")
         var body = try await JSONBody.read(request, context: context, allowed: ["key", "title", "metric", "target_value", "due_on"])
-        let key = body.string("key", required: true) { Validate.slug($0) == nil || $0.count == 1 ? nil : "may hold only a-z, 0-9 and '-', up to 63 characters" }
+        let key = body.string("key", required: true) {
+            (1...63).contains($0.count) && $0.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+                ? nil : "may hold only a-z, 0-9 and '-', 1 to 63 characters"
+        }
         let title = body.string("title", required: true) { Validate.text($0, 1...200) }
         let metric = body.string("metric", required: true)
         let target = body.decimal("target_value", required: true)

@@ -44,7 +44,8 @@ struct SubmissionRoutes {
         let outcome = try await env.store.transaction(as: actor) { tx -> SubmissionOutcome in
             guard let milestone = try await tx.milestone(id: milestoneID) else { throw Problems.notFound("the milestone") }
             let participates = try await tx.participates(organization: actor.organizationID, project: milestone.projectID)
-            try check(Policy.submit(actor, participates: participates), "the milestone")
+            let kind = try await tx.organization(id: actor.organizationID).flatMap { OrganizationKind(rawValue: $0.kind) } ?? .member
+            try check(Policy.submit(actor, participates: participates, organizationKind: kind), "the milestone")
             guard let metric = try await tx.metric(code: milestone.metric) else { throw Problems.notFound("the metric") }
             switch SubmissionRules.validate(draft, metricUnit: metric.unit, aggregation: metric.aggregation, today: Self.today()) {
             case .failure(let invalid): throw Problems.invalid(invalid.errors)

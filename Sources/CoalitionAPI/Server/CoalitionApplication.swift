@@ -25,12 +25,16 @@ struct AuditSealerService: Service {
     let logger: Logger
 
     func run() async throws {
+        var tick = 0
         while !Task.isShuttingDownGracefully {
             do {
                 try await store.sealAudit()
+                // Expired idempotency keys go about once a minute.
+                if tick % 60 == 0 { try await store.purgeIdempotencyKeys() }
             } catch {
                 logger.warning("audit sealing failed; retrying", metadata: ["error": "\(error)"])
             }
+            tick += 1
             try? await Task.sleep(for: .seconds(1))
         }
         _ = try? await store.sealAudit()
@@ -50,6 +54,7 @@ public enum CoalitionApplication {
             + ProjectRoutes(env: env).endpoints
             + SubmissionRoutes(env: env).endpoints
             + ReportRoutes(env: env).endpoints
+            + StandardRoutes(env: env).endpoints
     }
 
     /// The method and path of every route, for tests that compare them with the OpenAPI document.

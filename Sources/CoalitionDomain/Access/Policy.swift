@@ -69,13 +69,15 @@ public enum Policy {
     /// The user fields `actor` may change on `target` (a user it can see). Users change their
     /// own display name and password; member admins also role and status within their
     /// organization; coalition admins everything.
-    public static func updatableUserFields(_ actor: Actor, targetID: UUID, targetOrganizationID: UUID) -> Set<String> {
+    public static func updatableUserFields(_ actor: Actor, targetID: UUID, targetOrganizationID: UUID, targetRole: Role) -> Set<String> {
         var fields: Set<String> = []
         if targetID == actor.userID { fields.formUnion(["display_name", "password"]) }
         switch actor.role {
         case .coalitionAdmin:
             fields.formUnion(["display_name", "password", "role", "status"])
-        case .memberAdmin where targetOrganizationID == actor.organizationID:
+        // A member admin manages its organization's member users, not an auditor the
+        // coalition appointed in a partner organization.
+        case .memberAdmin where targetOrganizationID == actor.organizationID && Role.memberRoles.contains(targetRole):
             fields.formUnion(["display_name", "password", "role", "status"])
         default:
             break
@@ -132,11 +134,13 @@ extension Policy {
         return .forbidden("only coalition admins and member admins of the lead organization manage milestones")
     }
 
-    /// Submitting progress: member admins and editors of a participating organization.
-    public static func submit(_ actor: Actor, participates: Bool) -> Access {
+    /// Submitting progress: member admins and editors of a participating member organization
+    /// (a partner co-issues standards but does not report progress).
+    public static func submit(_ actor: Actor, participates: Bool, organizationKind: OrganizationKind) -> Access {
         let read = readProject(actor, participates: participates)
         guard read == .allowed else { return read }
         if let denied = writable(actor) { return denied }
+        guard organizationKind == .member else { return .forbidden("only member organizations report progress") }
         guard participates else { return .forbidden("only organizations taking part in the project submit progress") }
         return actor.role == .memberAdmin || actor.role == .memberEditor
             ? .allowed : .forbidden("only member admins and editors submit progress")
@@ -154,5 +158,36 @@ extension Policy {
             return (actor.role == .memberAdmin || actor.role == .memberEditor) && actor.organizationID == submitterOrganizationID
                 ? .allowed : .forbidden("only the submitting organization's admins and editors withdraw a submission")
         }
+    }
+}
+
+// MARK: standards
+
+extension Policy {
+    /// Editors of a standard's drafts: coalition admins, and member admins and editors of an
+    /// issuing organization.
+    public static func editStandard(_ actor: Actor, isIssuer: Bool) -> Access {
+        if let denied = writable(actor) { return denied }
+        if actor.role == .coalitionAdmin { return .allowed }
+        if (actor.role == .memberAdmin || actor.role == .memberEditor) && isIssuer { return .allowed }
+        return .forbidden("only coalition admins and editors of an issuing organization edit this standard")
+    }
+
+    public static func createStandard(_ actor: Actor) -> Access {
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin || actor.role == .memberAdmin || actor.role == .memberEditor
+            ? .allowed : .forbidden("only coalition admins and member admins or editors create standards")
+    }
+
+    /// Reviews, publication and withdrawal: coalition admins.
+    public static func governStandard(_ actor: Actor) -> Access {
+        if let denied = writable(actor) { return denied }
+        return actor.role == .coalitionAdmin ? .allowed : .forbidden("only coalition admins review, publish or withdraw standards")
+    }
+
+    public static func adopt(_ actor: Actor) -> Access {
+        if let denied = writable(actor) { return denied }
+        return actor.role == .memberAdmin || actor.role == .memberEditor
+            ? .allowed : .forbidden("only member admins and editors declare adoptions for their organization")
     }
 }
