@@ -82,7 +82,9 @@ GRANT EXECUTE ON FUNCTION app_issued_standard_ids() TO coalition_app;
 ALTER TABLE standards ENABLE ROW LEVEL SECURITY;
 CREATE POLICY standards_read ON standards FOR SELECT USING (
     published_version IS NOT NULL OR status IN ('published', 'withdrawn')
-    OR app_reads_everything() OR id IN (SELECT app_issued_standard_ids()));
+    OR app_reads_everything() OR id IN (SELECT app_issued_standard_ids())
+    -- the creator sees the row it is inserting, before its issuers are recorded
+    OR created_by = app_user_id());
 CREATE POLICY standards_insert ON standards FOR INSERT WITH CHECK (
     app_is_admin() OR app_role() IN ('member_admin', 'member_editor'));
 CREATE POLICY standards_update ON standards FOR UPDATE USING (

@@ -52,7 +52,7 @@ public struct StandardState: Sendable, Equatable {
     /// The 409 detail for an action that is not allowed now.
     public func refusal(_ action: StandardAction) -> String {
         let allowed = allowedActions.map(\.rawValue)
-        let state = working.map { "\(status) (version in progress: \($0.rawValue))" } ?? status
+        let state = working.map { $0.rawValue == status ? status : "\(status) (version in progress: \($0.rawValue))" } ?? status
         return "cannot \(action.rawValue.replacingOccurrences(of: "_", with: " ")): the standard is \(state); allowed actions: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))"
     }
 }
