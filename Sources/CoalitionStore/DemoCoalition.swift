@@ -204,9 +204,53 @@ public enum DemoCoalition {
                     }
                 }
             }
+            // Standards: the detergent guideline published and adopted, a second standard in
+            // review with one approval, and a draft.
+            let reviewer = users["reviewer@coalition.example"]!
+            let unilux = Actor(userID: admin.userID, organizationID: orgs["unilux-china"]!, role: .coalitionAdmin, scopes: [.read, .write], tokenID: UUID())
+            let detergent = try await tx.createStandard(
+                title: "Guidelines for the production of green and low-carbon liquid detergents", category: "product",
+                issuers: [orgs["greenmart"]!, orgs["unilux-china"]!, orgs["standards-institute"]!],
+                body: Self.detergentGuideline, changeNote: "first edition", actor: unilux)
+            var locked = try await tx.lockStandard(id: detergent)!
+            try await tx.submitStandard(locked)
+            locked = try await tx.lockStandard(id: detergent)!
+            _ = try await tx.castReview(locked, decision: "approve", comment: nil, configuredQuorum: 2, actor: admin)
+            locked = try await tx.lockStandard(id: detergent)!
+            _ = try await tx.castReview(locked, decision: "approve", comment: "well evidenced", configuredQuorum: 2, actor: reviewer)
+            locked = try await tx.lockStandard(id: detergent)!
+            try await tx.publishStandard(locked)
+            for (i, slug) in ["unilux-china", "cedar-home", "lotus-care", "greenmart"].enumerated() {
+                let adopter = Actor(userID: admin.userID, organizationID: orgs[slug]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
+                _ = try await tx.adopt(standard: detergent, version: 1, adoptedOn: PQDate(year: 2023, month: 3 + i, day: 1)!,
+                                       evidenceURL: "https://\(slug).example/detergent-lca.pdf", actor: adopter)
+            }
+            let swiftroute = Actor(userID: users["admin@swiftroute.example"]!.userID, organizationID: orgs["swiftroute"]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
+            let packaging = try await tx.createStandard(
+                title: "Recyclable express packaging: materials and labelling", category: "packaging",
+                issuers: [orgs["swiftroute"]!, orgs["greenmart"]!],
+                body: "# Recyclable express packaging\n\nMono-material mailers, water-based inks, a recycling label on every parcel.",
+                changeNote: "first edition", actor: swiftroute)
+            locked = try await tx.lockStandard(id: packaging)!
+            try await tx.submitStandard(locked)
+            locked = try await tx.lockStandard(id: packaging)!
+            _ = try await tx.castReview(locked, decision: "approve", comment: nil, configuredQuorum: 2, actor: admin)
+            let meadowgold = Actor(userID: users["editor@meadowgold.example"]!.userID, organizationID: orgs["meadowgold"]!, role: .memberEditor, scopes: [.read, .write], tokenID: UUID())
+            _ = try await tx.createStandard(
+                title: "Carbon data of chilled dairy goods in transit", category: "logistics", issuers: [orgs["meadowgold"]!, orgs["swiftroute"]!],
+                body: "# Carbon data of chilled dairy goods\n\nDraft: what a shipment record holds.", changeNote: "outline", actor: meadowgold)
             return .seeded(accounts: accounts, submissions: count)
         }
     }
+
+    static let detergentGuideline = """
+        # Guidelines for the production of green and low-carbon liquid detergents
+
+        1. Scope: household liquid laundry and dish detergents.
+        2. Concentration: at least 2× the reference formula per wash.
+        3. Packaging: at least 30 % post-consumer recycled plastic; refill packs offered.
+        4. Carbon data: a cradle-to-gate footprint per functional unit, published with the product.
+        """
 
     static func daysInMonthOf(_ year: Int, _ month: Int) -> Int {
         let next = month == 12 ? PQDate(year: year + 1, month: 1, day: 1)! : PQDate(year: year, month: month + 1, day: 1)!

@@ -73,6 +73,25 @@ extension StoreTransaction {
         return try Self.token(row)
     }
 
+    /// Tokens of an organization's users (for member admins and coalition admins).
+    public func organizationTokens(organization: UUID, after id: UUID?, limit: Int) async throws -> [APIToken] {
+        try await query("""
+            SELECT \(unescaped: Self.tokenColumns) FROM api_tokens
+            WHERE organization_id = \(organization)
+              AND (\(id) IS NULL OR (created_at, id) > (SELECT created_at, id FROM api_tokens WHERE id = \(id)))
+            ORDER BY created_at, id LIMIT \(limit)
+            """).map(Self.token)
+    }
+
+    public func revokeOrganizationToken(organization: UUID, id: UUID) async throws -> APIToken? {
+        guard let row = try await query("""
+            UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id) AND organization_id = \(organization) RETURNING \(unescaped: Self.tokenColumns)
+            """).first else { return nil }
+        try await audit("token.revoke", entity: "token", id: id.uuidString.lowercased(), data: ["organization_id": .string(organization.uuidString.lowercased())])
+        return try Self.token(row)
+    }
+
     public func tokenRecord(keyID: String) async throws -> TokenRecord? {
         guard let row = try await query("SELECT * FROM auth_token(\(keyID))").first else { return nil }
         return TokenRecord(

@@ -310,7 +310,7 @@ struct SeedDemo: AsyncParsableCommand {
             }
             switch outcome {
             case .seeded(let accounts, let submissions):
-                print("demo coalition loaded: 22 organizations, 3 projects, \(submissions) submissions")
+                print("demo coalition loaded: 22 organizations, 3 projects, \(submissions) submissions, 3 standards")
                 print("demo logins (password: \(password)):")
                 for a in accounts { print("  \(a.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(a.email)") }
             case .alreadyPresent(let accounts):

@@ -311,6 +311,10 @@ struct SubmissionTests {
             try await conn.query("SELECT count(*) AS n FROM organizations WHERE kind = 'member'")[0].decode("n", as: Int.self)
         }
         #expect(members == 20)
+        let standards = try await withOwnerConnection(database: db.name) { (conn: Connection) async throws in
+            try await conn.query("SELECT status FROM standards ORDER BY code").map { try $0.decode("status", as: String.self) }
+        }
+        #expect(standards == ["published", "in_review", "draft"])
         let server = try await ServerProcess.start(database: db, environment: ["COALITION_BCRYPT_COST": "4"])
         let login = try await http(.POST, server.baseURL + "/v1/auth/login", headers: [("Content-Type", "application/json")],
                                    body: Data(#"{"email":"editor@clearspring.example","password":"coalition-demo-2026"}"#.utf8))

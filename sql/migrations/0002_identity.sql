@@ -91,8 +91,14 @@ CREATE TABLE api_tokens (
 CREATE INDEX api_tokens_user ON api_tokens (user_id, created_at, id);
 
 ALTER TABLE api_tokens ENABLE ROW LEVEL SECURITY;
+-- Users manage their own tokens; member admins their organization's; coalition admins all.
 CREATE POLICY api_tokens_own ON api_tokens FOR ALL
     USING (user_id = app_user_id()) WITH CHECK (user_id = app_user_id());
+CREATE POLICY api_tokens_managed ON api_tokens FOR SELECT
+    USING (app_is_admin() OR (app_role() = 'member_admin' AND organization_id = app_organization_id()));
+CREATE POLICY api_tokens_revoke ON api_tokens FOR UPDATE
+    USING (app_is_admin() OR (app_role() = 'member_admin' AND organization_id = app_organization_id()))
+    WITH CHECK (app_is_admin() OR (app_role() = 'member_admin' AND organization_id = app_organization_id()));
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO coalition_app;
 
 -- Authentication runs before there is an actor, so it cannot pass the policies above. These

@@ -536,6 +536,31 @@ paths:
         "404": {$ref: "#/components/responses/Problem"}
         "409": {$ref: "#/components/responses/Problem"}
         "422": {$ref: "#/components/responses/Problem"}
+  /v1/organizations/{id}/tokens:
+    get:
+      summary: Tokens and sessions of an organization's users (coalition admin; member admin for its own)
+      parameters: [{$ref: "#/components/parameters/id"}, {$ref: "#/components/parameters/limit"}, {$ref: "#/components/parameters/cursor"}]
+      responses:
+        "200":
+          description: A page of tokens
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [items, next_cursor]
+                properties:
+                  items: {type: array, items: {$ref: "#/components/schemas/Token"}}
+                  next_cursor: {type: [string, "null"]}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
+  /v1/organizations/{id}/tokens/{token_id}:
+    delete:
+      summary: Revoke a token of one of the organization's users (coalition admin; member admin for its own)
+      parameters: [{$ref: "#/components/parameters/id"}, {name: token_id, in: path, required: true, schema: {type: string, format: uuid}}]
+      responses:
+        "200": {description: Revoked, content: {application/json: {schema: {$ref: "#/components/schemas/Token"}}}}
+        "403": {$ref: "#/components/responses/Problem"}
+        "404": {$ref: "#/components/responses/Problem"}
   /v1/users/{id}:
     patch:
       summary: Change a user within the caller's rights (fields it may not set are 422)

@@ -17,6 +17,28 @@ struct OrganizationRoutes {
             Endpoint(method: .get, path: "/v1/organizations/{id}/users") { request, context in try await listUsers(request, context) },
             Endpoint(method: .post, path: "/v1/organizations/{id}/users") { request, context in try await createUser(request, context) },
             Endpoint(method: .patch, path: "/v1/users/{id}") { request, context in try await updateUser(request, context) },
+            Endpoint(method: .get, path: "/v1/organizations/{id}/tokens") { request, context in
+                let actor = try context.requireActor()
+                let id = try context.uuid("id", what: "the organization")
+                try check(Policy.manageOrganizationTokens(actor, organizationID: id, mutating: false), "the organization")
+                let page = try PageRequest(request)
+                let after = try page.cursor.map { text in
+                    guard let id = UUID(uuidString: text) else { throw Problems.invalid("cursor", "is not a cursor this server issued") }
+                    return id
+                }
+                let tokens = try await env.store.transaction(as: actor) { try await $0.organizationTokens(organization: id, after: after, limit: page.fetchLimit) }
+                return try jsonResponse(page.page(tokens) { $0.id.uuidString })
+            },
+            Endpoint(method: .delete, path: "/v1/organizations/{id}/tokens/{token_id}") { _, context in
+                let actor = try context.requireActor()
+                let id = try context.uuid("id", what: "the organization")
+                let tokenID = try context.uuid("token_id", what: "the token")
+                try check(Policy.manageOrganizationTokens(actor, organizationID: id, mutating: true), "the organization")
+                guard let token = try await env.store.transaction(as: actor, { try await $0.revokeOrganizationToken(organization: id, id: tokenID) }) else {
+                    throw Problems.notFound("the token")
+                }
+                return try jsonResponse(token)
+            },
         ]
     }
 

@@ -97,6 +97,15 @@ public enum Policy {
         return .hidden
     }
 
+    /// An organization's tokens: coalition admins for any, member admins for their own.
+    public static func manageOrganizationTokens(_ actor: Actor, organizationID: UUID, mutating: Bool) -> Access {
+        let read = readOrganization(actor, organizationID)
+        guard read == .allowed else { return read }
+        if mutating, let denied = writable(actor) { return denied }
+        if actor.role == .coalitionAdmin || (actor.role == .memberAdmin && actor.organizationID == organizationID) { return .allowed }
+        return .forbidden("only coalition admins and the organization's member admins manage its tokens")
+    }
+
     // MARK: audit
 
     public static func readAudit(_ actor: Actor) -> Access {
