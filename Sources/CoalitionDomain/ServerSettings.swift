@@ -26,6 +26,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var loginFailuresPerEmail = 5
     public var loginFailuresPerAddress = 20
     public var loginWindowSeconds = 900
+    /// Limits of one bulk upload request.
+    public var bulkMaxRows = 50_000
+    public var bulkMaxBytes = 64 << 20
 
     public init() {}
 
@@ -64,6 +67,8 @@ public struct ServerSettings: Sendable, Equatable {
         if let v = env["COALITION_LOGIN_FAILURES_PER_ADDRESS"] {
             s.loginFailuresPerAddress = try integer(v, "COALITION_LOGIN_FAILURES_PER_ADDRESS", 1...10000)
         }
+        if let v = env["COALITION_BULK_MAX_ROWS"] { s.bulkMaxRows = try integer(v, "COALITION_BULK_MAX_ROWS", 1...1_000_000) }
+        if let v = env["COALITION_BULK_MAX_BYTES"] { s.bulkMaxBytes = try integer(v, "COALITION_BULK_MAX_BYTES", 1024...(1 << 30)) }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s
     }

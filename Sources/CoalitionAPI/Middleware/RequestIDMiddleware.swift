@@ -11,6 +11,8 @@ extension HTTPField.Name {
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBodyBytes: Int
+    /// Bulk uploads take larger bodies than the other routes.
+    let bulkMaxBytes: Int
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -18,7 +20,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = request.headers[.requestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
         context.requestID = id
-        context.maxUploadSize = maxBodyBytes
+        context.maxUploadSize = request.uri.path == BulkRoutes.path ? bulkMaxBytes : maxBodyBytes
         context.logger[metadataKey: "request_id"] = "\(id)"
         var response = try await next(request, context)
         response.headers[.requestID] = id

@@ -1018,5 +1018,43 @@ paths:
         "200": {description: Adoptions, content: {application/json: {schema: {type: array, items: {$ref: "#/components/schemas/Adoption"}}}}}
         "401": {$ref: "#/components/responses/Problem"}
         "404": {$ref: "#/components/responses/Problem"}
+  /v1/submissions/bulk:
+    post:
+      summary: Upload many submissions of the caller's organization (CSV with header, or NDJSON), at most 50,000 rows or 64 MiB
+      parameters:
+        - {name: dry_run, in: query, schema: {type: boolean, default: false}}
+        - {name: atomic, in: query, schema: {type: boolean, default: false}}
+      requestBody:
+        required: true
+        content:
+          text/csv: {schema: {type: string, description: "columns project, milestone, organization, period_start, period_end, value, unit, notes, evidence_url, external_ref"}}
+          application/x-ndjson: {schema: {type: string}}
+      responses:
+        "200":
+          description: The report (stored false for a dry run or a refused atomic upload)
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [accepted, unchanged, rejected, errors, stored]
+                properties:
+                  accepted: {type: integer}
+                  unchanged: {type: integer}
+                  rejected: {type: integer}
+                  stored: {type: boolean}
+                  errors:
+                    type: array
+                    items:
+                      type: object
+                      required: [line, field, message]
+                      properties:
+                        line: {type: integer}
+                        field: {type: string}
+                        message: {type: string}
+        "400": {$ref: "#/components/responses/Problem"}
+        "403": {$ref: "#/components/responses/Problem"}
+        "413": {$ref: "#/components/responses/Problem"}
+        "415": {$ref: "#/components/responses/Problem"}
+        "422": {$ref: "#/components/responses/Problem"}
 """#
 }

@@ -52,6 +52,7 @@ public enum CoalitionApplication {
             + OrganizationRoutes(env: env).endpoints
             + AuditRoutes(env: env).endpoints
             + ProjectRoutes(env: env).endpoints
+            + BulkRoutes(env: env).endpoints
             + SubmissionRoutes(env: env).endpoints
             + ReportRoutes(env: env).endpoints
             + StandardRoutes(env: env).endpoints
@@ -71,7 +72,7 @@ public enum CoalitionApplication {
         let endpoints = endpoints(env: env, registry: registry)
         let table = RouteTable(endpoints)
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes))
+        router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes))
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
         router.add(middleware: AuthenticationMiddleware(store: env.store))
