@@ -191,6 +191,20 @@ public final class APIClient: Sendable {
         try await call(.GET, "/v1/reports/summary", query: [("from", from), ("to", to), ("by", by)])
     }
 
+    /// `POST /v1/submissions/bulk`: one batch of a bulk upload, `contentType` `text/csv` or
+    /// `application/x-ndjson` (SPEC §4).
+    public func uploadBulk(_ body: [UInt8], contentType: String, dryRun: Bool, atomic: Bool) async throws(ClientError) -> BulkReport {
+        let query: [(String, String?)] = [("dry_run", dryRun ? "true" : nil), ("atomic", atomic ? "true" : nil)]
+        var request = HTTPClientRequest(url: baseURL + "/v1/submissions/bulk" + Self.queryString(query))
+        request.method = .POST
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Content-Type", value: contentType)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let (status, data) = try await send(request)
+        return try decode(status: status, body: data)
+    }
+
     func send(_ request: HTTPClientRequest) async throws(ClientError) -> (Int, Data) {
         do {
             let response = try await http.execute(request, timeout: timeout)

@@ -210,9 +210,9 @@ struct Standards: AsyncParsableCommand {
     }
 }
 
-/// `submissions list|review`.
+/// `submissions list|review|upload`.
 struct Submissions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Progress submissions.", subcommands: [List.self, Review.self])
+    static let configuration = CommandConfiguration(abstract: "Progress submissions.", subcommands: [List.self, Review.self, Upload.self])
 
     static let columns: [Column<Submission>] = [
         Column("id") { $0.id.uuidString.lowercased() }, Column("period_start") { $0.periodStart }, Column("period_end") { $0.periodEnd },

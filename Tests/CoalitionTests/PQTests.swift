@@ -236,7 +236,7 @@ struct PQTests {
                 let started = ContinuousClock.now
                 let error = await #expect(throws: PQError.self) { try await pool.query("SELECT 1") }
                 #expect(error?.kind == .poolTimeout)
-                #expect(ContinuousClock.now - started < .seconds(3))
+                #expect(ContinuousClock.now - started < .seconds(10), "a 300 ms acquire timeout fails promptly, not after a hang")
                 #expect(await pool.statistics.waiting == 0)
             }
             // The lease came back: the pool serves again.

@@ -152,16 +152,10 @@ struct StandardRoutes {
     }
 
     func review(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        var body = try await JSONBody.read(request, context: context, allowed: ["decision", "comment"])
-        let decision = body.string("decision", required: true) { ["approve", "reject"].contains($0) ? nil : "must be approve or reject" }
-        let comment = body.string("comment") { $0.count <= 2000 ? nil : "must be at most 2000 characters" }
-        if decision == "reject", (comment ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            body.fail("comment", "is required when rejecting")
-        }
-        try body.finish()
+        let ballot = try await ReviewDecision.read(request, context: context)
         let quorum = env.settings.approvalQuorum
         let (_, standard) = try await locked(context, .review) { tx, s, actor in
-            try await tx.castReview(s, decision: decision!, comment: comment, configuredQuorum: quorum, actor: actor)
+            try await tx.castReview(s, decision: ballot.approve ? "approve" : "reject", comment: ballot.comment, configuredQuorum: quorum, actor: actor)
         }
         return try jsonResponse(standard, status: .created)
     }

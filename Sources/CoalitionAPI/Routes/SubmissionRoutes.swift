@@ -119,14 +119,8 @@ struct SubmissionRoutes {
 
     func review(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         _ = try context.requireActor()
-        var body = try await JSONBody.read(request, context: context, allowed: ["decision", "comment"])
-        let decision = body.string("decision", required: true) { ["approve", "reject"].contains($0) ? nil : "must be approve or reject" }
-        let comment = body.string("comment") { $0.count <= 2000 ? nil : "must be at most 2000 characters" }
-        if decision == "reject", (comment ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            body.fail("comment", "is required when rejecting")
-        }
-        try body.finish()
-        return try await act(context, decision == "approve" ? .approve : .reject, comment: comment)
+        let ballot = try await ReviewDecision.read(request, context: context)
+        return try await act(context, ballot.approve ? .approve : .reject, comment: ballot.comment)
     }
 
     func act(_ context: AppRequestContext, _ action: SubmissionAction, comment: String?) async throws -> Response {

@@ -1,0 +1,376 @@
+import ArgumentParser
+import CoalitionClient
+import CoalitionModels
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The formats of a bulk file (SPEC §4).
+enum UploadFormat: String, ExpressibleByArgument, CaseIterable {
+    case csv, ndjson
+
+    var contentType: String { self == .csv ? "text/csv" : "application/x-ndjson" }
+
+    static func fromExtension(_ path: String) -> UploadFormat? {
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "csv": .csv
+        case "ndjson", "jsonl": .ndjson
+        default: nil
+        }
+    }
+}
+
+/// One record of a bulk file: its bytes without the line end, the line of the file it starts
+/// on and how many physical lines it spans (a CSV record may hold quoted newlines).
+struct UploadRecord: Sendable {
+    var line: Int
+    var bytes: [UInt8]
+    var lineCount: Int
+}
+
+/// Reads a bulk file record by record in constant memory: 1 MiB reads, records split at line
+/// ends outside CSV quotes. Blank lines are skipped (the server skips them too) but counted.
+final class RecordReader {
+    let handle: FileHandle
+    let csv: Bool
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var atEnd = false
+    private var nextLine = 1
+    private var current: [UInt8] = []
+    private var newlines = 0
+    private var inQuotes = false
+    private var first = true
+
+    init(path: String, format: UploadFormat) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ConfigError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        self.handle = handle
+        self.csv = format == .csv
+    }
+
+    deinit { try? handle.close() }
+
+    /// The next non-blank record, or nil at the end of the file.
+    func read() throws -> UploadRecord? {
+        while true {
+            if position >= buffer.count {
+                if atEnd { return nil }
+                let data = try handle.read(upToCount: 1 << 20) ?? Data()
+                if data.isEmpty {
+                    atEnd = true
+                    // A last record without a line end.
+                    if !current.isEmpty || newlines > 0, let record = take() { return record }
+                    return nil
+                }
+                buffer = Array(data)
+                position = 0
+                if first {
+                    first = false
+                    if csv, buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
+                }
+            }
+            // Scan to the next line end outside quotes.
+            var i = position
+            while i < buffer.count {
+                let c = buffer[i]
+                if c == UInt8(ascii: "\n") {
+                    if csv && inQuotes { newlines += 1 } else { break }
+                } else if csv && c == UInt8(ascii: "\"") {
+                    inQuotes.toggle()
+                }
+                i += 1
+            }
+            current.append(contentsOf: buffer[position..<i])
+            position = i
+            if i < buffer.count {
+                position = i + 1
+                if let record = take() { return record }
+            }
+        }
+    }
+
+    /// Ends the record being read; nil when it is blank.
+    private func take() -> UploadRecord? {
+        var bytes = current
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        let record = UploadRecord(line: nextLine, bytes: bytes, lineCount: newlines + 1)
+        nextLine += newlines + 1
+        current.removeAll(keepingCapacity: true)
+        newlines = 0
+        inQuotes = false
+        let blank = csv ? bytes.isEmpty : bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+        return blank ? nil : record
+    }
+}
+
+/// One request's worth of records.
+struct UploadBatch: Sendable {
+    var index: Int
+    var records: [UploadRecord]
+    var body: [UInt8]
+    /// The line in `body` each record starts on → its index in `records`.
+    var lines: [Int: Int]
+}
+
+struct BatchOutcome: Sendable {
+    var batch: UploadBatch
+    var report: BulkReport
+}
+
+/// Progress on standard error: one updating line on a terminal, a plain line per batch otherwise.
+final class UploadProgress {
+    let total: Int
+    let terminal: Bool
+    let start = ContinuousClock.now
+    var done = 0
+
+    init(total: Int) {
+        self.total = total
+        self.terminal = isatty(STDERR_FILENO) == 1
+    }
+
+    func advance(_ outcome: BatchOutcome) {
+        done += outcome.batch.records.count
+        let seconds = max(Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds), 0.001)
+        let rate = Double(done) / seconds
+        let eta = rate > 0 ? Int((Double(total - done) / rate).rounded(.up)) : 0
+        let r = outcome.report
+        if terminal {
+            let line = "rows \(done)/\(total), \(Int(rate)) rows/s, ETA \(eta)s"
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        } else {
+            let line = "batch \(outcome.batch.index + 1): rows \(done)/\(total) (accepted \(r.accepted), unchanged \(r.unchanged), rejected \(r.rejected)), \(Int(rate)) rows/s\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    func finish() {
+        if terminal && done > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+extension Submissions {
+    /// `submissions upload FILE`: a bulk file sent in batches (SPEC §4, §5).
+    struct Upload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload a CSV or NDJSON file of submissions in batches.",
+            discussion: "Exit status: 0 when every row was stored or unchanged, 1 when some rows were rejected, 2 for usage, authentication or connection errors.")
+        @OptionGroup var server: ServerOption
+        @OptionGroup var format: OutputOption
+        @Argument(help: "The file: .csv, .ndjson or .jsonl.") var file: String
+        @Option(name: .customLong("format"), help: "File format: csv or ndjson (default: from the file name).") var fileFormat: UploadFormat?
+        @Flag(help: "Validate only; store nothing.") var dryRun = false
+        @Flag(help: "Store nothing unless every row is valid (the file must fit one batch).") var atomic = false
+        @Option(help: "Rows per request (1–50000).") var batchSize = 5000
+        @Option(help: "Requests in flight (1–16).") var parallel = 2
+        @Option(help: "Write the rejected rows here as CSV, with line, field and message columns.") var errorsOut: String?
+
+        func validate() throws {
+            guard (1...50_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 50000") }
+            guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 16") }
+            guard fileFormat != nil || UploadFormat.fromExtension(file) != nil else {
+                throw ValidationError("cannot tell the format of \(file) from its name; pass --format csv or --format ndjson")
+            }
+        }
+
+        func run() async throws {
+            let format = fileFormat ?? UploadFormat.fromExtension(file)!
+            // First pass: count the rows (for progress, and for --atomic).
+            var total = 0
+            var header: UploadRecord?
+            do {
+                let reader = try RecordReader(path: file, format: format)
+                while let record = try reader.read() {
+                    if format == .csv && header == nil { header = record } else { total += 1 }
+                }
+            } catch {
+                throw fail("\(error)")
+            }
+            if format == .csv && header == nil { throw fail("\(file) is empty; a CSV file needs a header row") }
+            if atomic && total > batchSize {
+                throw fail("--atomic: \(file) holds \(total) rows, more than one batch of \(batchSize); raise --batch-size or upload without --atomic")
+            }
+
+            var errorsFile: FileHandle?
+            if let errorsOut {
+                guard FileManager.default.createFile(atPath: errorsOut, contents: nil), let handle = FileHandle(forWritingAtPath: errorsOut) else {
+                    throw fail("cannot write \(errorsOut)")
+                }
+                errorsFile = handle
+                var first: [UInt8]
+                if let header { first = header.bytes } else { first = Array(Self.ndjsonColumns.joined(separator: ",").utf8) }
+                first += Array(",line,field,message\n".utf8)
+                handle.write(Data(first))
+            }
+            defer { try? errorsFile?.close() }
+
+            let client: APIClient
+            do {
+                client = try APIClient(baseURL: server.resolvedURL, token: server.resolvedToken, pageSize: server.pageSize, timeout: .seconds(300))
+            } catch {
+                throw fail(error.description)
+            }
+            let progress = UploadProgress(total: total)
+            var combined = BulkReport(accepted: 0, unchanged: 0, rejected: 0, errors: [], stored: !dryRun)
+            func absorb(_ outcome: BatchOutcome) {
+                combined.accepted += outcome.report.accepted
+                combined.unchanged += outcome.report.unchanged
+                combined.rejected += outcome.report.rejected
+                combined.stored = combined.stored && outcome.report.stored
+                combined.errors += outcome.report.errors
+                if let errorsFile { Self.writeRejected(outcome, format: format, to: errorsFile) }
+                progress.advance(outcome)
+            }
+            let (dryRun, atomic, contentType, parallel) = (self.dryRun, self.atomic, format.contentType, self.parallel)
+            do {
+                let reader = try RecordReader(path: file, format: format)
+                if format == .csv { _ = try reader.read() }
+                try await withThrowingTaskGroup(of: BatchOutcome.self) { group in
+                    var inFlight = 0
+                    var index = 0
+                    while true {
+                        var records: [UploadRecord] = []
+                        while records.count < batchSize, let record = try reader.read() { records.append(record) }
+                        if records.isEmpty { break }
+                        let batch = Self.makeBatch(index: index, header: header, records: records)
+                        index += 1
+                        if inFlight >= parallel, let outcome = try await group.next() {
+                            inFlight -= 1
+                            absorb(outcome)
+                        }
+                        group.addTask {
+                            let report = try await Self.send(batch, client: client, contentType: contentType, dryRun: dryRun, atomic: atomic)
+                            return BatchOutcome(batch: batch, report: report)
+                        }
+                        inFlight += 1
+                    }
+                    while let outcome = try await group.next() { absorb(outcome) }
+                }
+            } catch let error as ClientError {
+                progress.finish()
+                await client.shutdown()
+                throw fail(error.description, status: ExitCode(error.exitStatus))
+            } catch {
+                progress.finish()
+                await client.shutdown()
+                throw fail("\(error)")
+            }
+            progress.finish()
+            await client.shutdown()
+            combined.errors.sort { ($0.line, $0.field) < ($1.line, $1.field) }
+            switch self.format.output {
+            case .json: try Output.printJSON(combined)
+            case .csv:
+                Output.write(Output.csv(header: ["accepted", "unchanged", "rejected", "stored"],
+                                        rows: [[String(combined.accepted), String(combined.unchanged), String(combined.rejected), String(combined.stored)]]))
+            case .table:
+                var text = "accepted \(combined.accepted), unchanged \(combined.unchanged), rejected \(combined.rejected)"
+                if !combined.stored { text += dryRun ? " (dry run: nothing stored)" : " (nothing stored)" }
+                Output.write(text + "\n")
+                for e in combined.errors.prefix(20) { Output.write("line \(e.line): \(e.field) \(e.message)\n") }
+                if combined.errors.count > 20 {
+                    Output.write("… and \(combined.errors.count - 20) more errors\(errorsOut == nil ? " (use --errors-out FILE)" : "")\n")
+                }
+            }
+            if combined.rejected > 0 { throw Exit.refused }
+        }
+
+        static let ndjsonColumns = [
+            "project", "milestone", "organization", "period_start", "period_end", "value", "unit", "notes", "evidence_url", "external_ref",
+        ]
+
+        /// The request body (CSV: the header again, then the records) and where each record
+        /// starts in it, for translating the server's line numbers back to the file's.
+        static func makeBatch(index: Int, header: UploadRecord?, records: [UploadRecord]) -> UploadBatch {
+            var body: [UInt8] = []
+            var line = 1
+            if let header {
+                body += header.bytes
+                body.append(UInt8(ascii: "\n"))
+                line += header.lineCount
+            }
+            var lines: [Int: Int] = [:]
+            for (i, record) in records.enumerated() {
+                lines[line] = i
+                body += record.bytes
+                body.append(UInt8(ascii: "\n"))
+                line += record.lineCount
+            }
+            return UploadBatch(index: index, records: records, body: body, lines: lines)
+        }
+
+        /// Sends one batch, retrying connection errors and 5xx answers with exponential backoff
+        /// (0.5 s, 1 s, 2 s, 4 s; five tries). Re-sending is safe: stored rows come back unchanged.
+        /// The report's lines are the file's.
+        static func send(_ batch: UploadBatch, client: APIClient, contentType: String, dryRun: Bool, atomic: Bool) async throws -> BulkReport {
+            var attempt = 0
+            while true {
+                do {
+                    var report = try await client.uploadBulk(batch.body, contentType: contentType, dryRun: dryRun, atomic: atomic)
+                    report.errors = report.errors.map { e in
+                        var e = e
+                        if let i = batch.lines[e.line] { e.line = batch.records[i].line }
+                        return e
+                    }
+                    return report
+                } catch .problem(var problem) where problem.status == 400 {
+                    // "the file cannot be read: line N: …" names a line of the batch: name the file's.
+                    if let detail = problem.detail, let range = detail.range(of: #"line [0-9]+"#, options: .regularExpression),
+                       let n = Int(detail[range].dropFirst(5)) {
+                        problem.detail = detail.replacingCharacters(in: range, with: "line \(fileLine(n, in: batch))")
+                    }
+                    throw ClientError.problem(problem)
+                } catch {
+                    let retryable: Bool = switch error {
+                    case .connection: true
+                    default: (error.httpStatus ?? 0) >= 500
+                    }
+                    attempt += 1
+                    guard retryable, attempt < 5 else { throw error }
+                    try await Task.sleep(for: .milliseconds(500 << (attempt - 1)))
+                }
+            }
+        }
+
+        /// The file line of line `n` of a batch's body (a record may span several lines).
+        static func fileLine(_ n: Int, in batch: UploadBatch) -> Int {
+            var best: (batchLine: Int, index: Int)?
+            for (line, index) in batch.lines where line <= n && line > (best?.batchLine ?? 0) { best = (line, index) }
+            guard let best else { return n }
+            return batch.records[best.index].line + (n - best.batchLine)
+        }
+
+        /// Appends the batch's rejected rows to the errors file: the original columns, then
+        /// `line,field,message` (several errors of one row joined with "; ").
+        static func writeRejected(_ outcome: BatchOutcome, format: UploadFormat, to handle: FileHandle) {
+            var byLine: [Int: [BulkReport.RowError]] = [:]
+            for e in outcome.report.errors { byLine[e.line, default: []].append(e) }
+            var out: [UInt8] = []
+            for record in outcome.batch.records {
+                guard let errors = byLine[record.line] else { continue }
+                switch format {
+                case .csv: out += record.bytes
+                case .ndjson:
+                    let object = (try? JSONSerialization.jsonObject(with: Data(record.bytes))) as? [String: Any] ?? [:]
+                    let cells = ndjsonColumns.map { key -> String in
+                        switch object[key] {
+                        case let s as String: s
+                        case let n as NSNumber: n.stringValue
+                        default: ""
+                        }
+                    }
+                    out += Array(cells.map(Output.csvField).joined(separator: ",").utf8)
+                }
+                let extra = [String(record.line), errors.map(\.field).joined(separator: "; "), errors.map(\.message).joined(separator: "; ")]
+                out += Array(("," + extra.map(Output.csvField).joined(separator: ",") + "\n").utf8)
+            }
+            if !out.isEmpty { handle.write(Data(out)) }
+        }
+    }
+}
