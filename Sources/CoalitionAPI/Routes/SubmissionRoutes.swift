@@ -111,11 +111,12 @@ struct SubmissionRoutes {
         return try jsonResponse(Page(items: items, nextCursor: next))
     }
 
-    nonisolated(unsafe) static let fractionalISO: ISO8601DateFormatter = {
+    /// RFC 3339 with fractional seconds (a formatter per call: formatters are not Sendable).
+    static var fractionalISO: ISO8601DateFormatter {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f
-    }()
+    }
 
     func review(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         _ = try context.requireActor()
