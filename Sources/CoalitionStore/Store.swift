@@ -15,6 +15,7 @@ public struct Store: Sendable {
 
     /// Runs `body` in a transaction whose first statement sets the actor (transaction-local
     /// `set_config`), so every policy sees who is asking. Sent in one round trip with BEGIN.
+    @discardableResult
     public func transaction<T>(
         as actor: Actor?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> T
     ) async throws -> T {
