@@ -26,13 +26,20 @@ struct AuditSealerService: Service {
 
     func run() async throws {
         var tick = 0
+        var failing = false
         while !Task.isShuttingDownGracefully {
             do {
                 try await store.sealAudit()
                 // Expired idempotency keys go about once a minute.
                 if tick % 60 == 0 { try await store.purgeIdempotencyKeys() }
+                if failing {
+                    failing = false
+                    logger.info("audit sealing resumed")
+                }
             } catch {
-                logger.warning("audit sealing failed; retrying", metadata: ["error": "\(error)"])
+                // Once per outage, not once a second while the database is away.
+                if !failing { logger.warning("audit sealing failed; retrying every second", metadata: ["error": "\(error)"]) }
+                failing = true
             }
             tick += 1
             try? await Task.sleep(for: .seconds(1))
