@@ -49,9 +49,8 @@ let package = Package(
         ),
         // Codable wire types shared by the server and the client; no I/O.
         .target(name: "CoalitionModels", swiftSettings: swiftSettings),
-        // Pure rules: configuration validation, policy, units; no I/O.
-        // (PQ only for its PQDate calendar type; the domain does no I/O.)
-        .target(name: "CoalitionDomain", dependencies: ["CoalitionModels", "PQ"], swiftSettings: swiftSettings),
+        // Pure rules: policy, lifecycles, units, submission and bulk rules, settings; no I/O.
+        .target(name: "CoalitionDomain", dependencies: ["CoalitionModels"], swiftSettings: swiftSettings),
         // SQL per aggregate, the migrator, schema status.
         .target(
             name: "CoalitionStore",
@@ -98,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "coalition",
             dependencies: [
-                "CoalitionClient", "CoalitionModels",
+                "CoalitionClient", "CoalitionModels", "CoalitionDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -12,6 +12,15 @@ public enum Limits {
     public static let passwordBytes = 12...72
     public static let tokenName = 1...100
     public static let tokenLifetimeDays = 1...365
+    public static let projectTitle = 1...200
+    public static let projectDescription = 0...10_000
+    public static let milestoneTitle = 1...200
+    public static let sdg = 1...17
+    public static let standardTitle = 1...200
+    public static let standardBody = 1...200_000
+    public static let changeNote = 0...2000
+    public static let comment = 0...2000
+    public static let url = 0...2000
 }
 
 public enum Validate {
@@ -34,6 +43,24 @@ public enum Validate {
 
     public static func password(_ value: String) -> String? {
         Limits.passwordBytes.contains(value.utf8.count) ? nil : "must be 12 to 72 bytes long"
+    }
+
+    /// A key of a milestone within its project.
+    public static func milestoneKey(_ value: String) -> String? {
+        (1...63).contains(value.count) && value.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+            ? nil : "may hold only a-z, 0-9 and '-', 1 to 63 characters"
+    }
+
+    /// Free text within a length: "must be 1 to 200000 characters", "must be at most 2000 characters".
+    public static func length(_ value: String, _ limits: ClosedRange<Int>) -> String? {
+        if limits.contains(value.count) { return nil }
+        return limits.lowerBound == 0 ? "must be at most \(limits.upperBound) characters" : "must be \(limits.lowerBound) to \(limits.upperBound) characters"
+    }
+
+    /// An http or https URL of at most 2,000 characters.
+    public static func url(_ value: String) -> String? {
+        (value.hasPrefix("https://") || value.hasPrefix("http://")) && Limits.url.contains(value.count)
+            ? nil : "must be an http or https URL of at most \(Limits.url.upperBound) characters"
     }
 
     public static func text(_ value: String, _ limits: ClosedRange<Int>) -> String? {

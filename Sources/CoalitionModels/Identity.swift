@@ -5,10 +5,10 @@ public struct Organization: Codable, Sendable, Equatable {
     public var id: UUID
     public var slug: String
     public var name: String
-    public var kind: String
+    public var kind: OrganizationKind
     public var sector: String
-    public var status: String
-    public var joinedOn: String
+    public var status: OrganizationStatus
+    public var joinedOn: CalendarDate
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -19,7 +19,7 @@ public struct Organization: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public init(id: UUID, slug: String, name: String, kind: String, sector: String, status: String, joinedOn: String, createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, slug: String, name: String, kind: OrganizationKind, sector: String, status: OrganizationStatus, joinedOn: CalendarDate, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.slug = slug
         self.name = name
@@ -38,8 +38,8 @@ public struct User: Codable, Sendable, Equatable {
     public var organizationID: UUID
     public var email: String
     public var displayName: String
-    public var role: String
-    public var status: String
+    public var role: Role
+    public var status: UserStatus
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -51,7 +51,7 @@ public struct User: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public init(id: UUID, organizationID: UUID, email: String, displayName: String, role: String, status: String, createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, organizationID: UUID, email: String, displayName: String, role: Role, status: UserStatus, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.organizationID = organizationID
         self.email = email
@@ -67,9 +67,9 @@ public struct User: Codable, Sendable, Equatable {
 public struct APIToken: Codable, Sendable, Equatable {
     public var id: UUID
     public var name: String
-    public var kind: String
+    public var kind: TokenKind
     public var prefix: String
-    public var scopes: [String]
+    public var scopes: [TokenScope]
     public var expiresAt: Date?
     public var lastUsedAt: Date?
     public var revokedAt: Date?
@@ -83,7 +83,7 @@ public struct APIToken: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 
-    public init(id: UUID, name: String, kind: String, prefix: String, scopes: [String], expiresAt: Date?, lastUsedAt: Date?, revokedAt: Date?, createdAt: Date) {
+    public init(id: UUID, name: String, kind: TokenKind, prefix: String, scopes: [TokenScope], expiresAt: Date?, lastUsedAt: Date?, revokedAt: Date?, createdAt: Date) {
         self.id = id
         self.name = name
         self.kind = kind
@@ -142,10 +142,10 @@ public struct LoginResponse: Codable, Sendable, Equatable {
 public struct Me: Codable, Sendable, Equatable {
     public var user: User
     public var organization: Organization
-    public var role: String
-    public var scopes: [String]
+    public var role: Role
+    public var scopes: [TokenScope]
 
-    public init(user: User, organization: Organization, role: String, scopes: [String]) {
+    public init(user: User, organization: Organization, role: Role, scopes: [TokenScope]) {
         self.user = user
         self.organization = organization
         self.role = role

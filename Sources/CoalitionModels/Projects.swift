@@ -5,9 +5,9 @@ public struct Metric: Codable, Sendable, Equatable {
     public var code: String
     public var name: String
     public var unit: String
-    public var aggregation: String
+    public var aggregation: Aggregation
     public var units: [String]
-    public init(code: String, name: String, unit: String, aggregation: String, units: [String]) {
+    public init(code: String, name: String, unit: String, aggregation: Aggregation, units: [String]) {
         self.code = code
         self.name = name
         self.unit = unit
@@ -22,12 +22,12 @@ public struct Project: Codable, Sendable, Equatable {
     public var code: String
     public var title: String
     public var description: String
-    public var category: String
-    public var status: String
+    public var category: ProjectCategory
+    public var status: ProjectStatus
     public var leadOrganizationID: UUID
     public var participants: [UUID]
-    public var startsOn: String
-    public var endsOn: String
+    public var startsOn: CalendarDate
+    public var endsOn: CalendarDate
     public var sdgs: [Int]
     public var createdAt: Date
     public var updatedAt: Date
@@ -41,7 +41,7 @@ public struct Project: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public init(id: UUID, code: String, title: String, description: String, category: String, status: String, leadOrganizationID: UUID, participants: [UUID], startsOn: String, endsOn: String, sdgs: [Int], createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, code: String, title: String, description: String, category: ProjectCategory, status: ProjectStatus, leadOrganizationID: UUID, participants: [UUID], startsOn: CalendarDate, endsOn: CalendarDate, sdgs: [Int], createdAt: Date, updatedAt: Date) {
         self.id = id
         self.code = code
         self.title = title
@@ -67,8 +67,8 @@ public struct Milestone: Codable, Sendable, Equatable {
     public var metric: String
     public var unit: String
     public var targetValue: String
-    public var dueOn: String
-    public var status: String
+    public var dueOn: CalendarDate
+    public var status: MilestoneStatus
 
     enum CodingKeys: String, CodingKey {
         case id, key, title, metric, unit, status
@@ -77,7 +77,7 @@ public struct Milestone: Codable, Sendable, Equatable {
         case dueOn = "due_on"
     }
 
-    public init(id: UUID, projectID: UUID, key: String, title: String, metric: String, unit: String, targetValue: String, dueOn: String, status: String) {
+    public init(id: UUID, projectID: UUID, key: String, title: String, metric: String, unit: String, targetValue: String, dueOn: CalendarDate, status: MilestoneStatus) {
         self.id = id
         self.projectID = projectID
         self.key = key
@@ -96,15 +96,15 @@ public struct Submission: Codable, Sendable, Equatable {
     public var milestoneID: UUID
     public var projectID: UUID
     public var organizationID: UUID
-    public var periodStart: String
-    public var periodEnd: String
+    public var periodStart: CalendarDate
+    public var periodEnd: CalendarDate
     public var value: String
     public var unit: String
     public var valueCanonical: String
     public var notes: String?
     public var evidenceURL: String?
     public var externalRef: String?
-    public var status: String
+    public var status: SubmissionStatus
     public var submittedBy: UUID
     public var reviewedBy: UUID?
     public var reviewComment: String?
@@ -130,7 +130,7 @@ public struct Submission: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public init(id: UUID, milestoneID: UUID, projectID: UUID, organizationID: UUID, periodStart: String, periodEnd: String, value: String, unit: String, valueCanonical: String, notes: String?, evidenceURL: String?, externalRef: String?, status: String, submittedBy: UUID, reviewedBy: UUID?, reviewComment: String?, verifiedBy: UUID?, createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, milestoneID: UUID, projectID: UUID, organizationID: UUID, periodStart: CalendarDate, periodEnd: CalendarDate, value: String, unit: String, valueCanonical: String, notes: String?, evidenceURL: String?, externalRef: String?, status: SubmissionStatus, submittedBy: UUID, reviewedBy: UUID?, reviewComment: String?, verifiedBy: UUID?, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.milestoneID = milestoneID
         self.projectID = projectID
@@ -163,8 +163,8 @@ public struct MilestoneProgress: Codable, Sendable, Equatable {
     public var target: String
     public var achieved: String
     public var percent: String
-    public var status: String
-    public var dueOn: String
+    public var status: ForecastStatus
+    public var dueOn: CalendarDate
     public var submissionsCounted: Int
 
     enum CodingKeys: String, CodingKey {
@@ -174,7 +174,7 @@ public struct MilestoneProgress: Codable, Sendable, Equatable {
         case submissionsCounted = "submissions_counted"
     }
 
-    public init(milestoneID: UUID, key: String, title: String, metric: String, unit: String, target: String, achieved: String, percent: String, status: String, dueOn: String, submissionsCounted: Int) {
+    public init(milestoneID: UUID, key: String, title: String, metric: String, unit: String, target: String, achieved: String, percent: String, status: ForecastStatus, dueOn: CalendarDate, submissionsCounted: Int) {
         self.milestoneID = milestoneID
         self.key = key
         self.title = title
@@ -191,7 +191,7 @@ public struct MilestoneProgress: Codable, Sendable, Equatable {
 
 public struct ProjectProgress: Codable, Sendable, Equatable {
     public var projectID: UUID
-    public var asOf: String
+    public var asOf: CalendarDate
     public var milestones: [MilestoneProgress]
 
     enum CodingKeys: String, CodingKey {
@@ -200,7 +200,7 @@ public struct ProjectProgress: Codable, Sendable, Equatable {
         case asOf = "as_of"
     }
 
-    public init(projectID: UUID, asOf: String, milestones: [MilestoneProgress]) {
+    public init(projectID: UUID, asOf: CalendarDate, milestones: [MilestoneProgress]) {
         self.projectID = projectID
         self.asOf = asOf
         self.milestones = milestones
@@ -211,13 +211,13 @@ public struct ProjectProgress: Codable, Sendable, Equatable {
 public struct MetricTotal: Codable, Sendable, Equatable {
     public var metric: String
     public var unit: String
-    public var aggregation: String
-    public var period: String
+    public var aggregation: Aggregation
+    public var period: CalendarDate
     public var total: String
     public var submissions: Int
     public var organizations: Int?
 
-    public init(metric: String, unit: String, aggregation: String, period: String, total: String, submissions: Int, organizations: Int?) {
+    public init(metric: String, unit: String, aggregation: Aggregation, period: CalendarDate, total: String, submissions: Int, organizations: Int?) {
         self.metric = metric
         self.unit = unit
         self.aggregation = aggregation
@@ -230,9 +230,9 @@ public struct MetricTotal: Codable, Sendable, Equatable {
 
 /// `GET /v1/reports/summary`.
 public struct CoalitionSummary: Codable, Sendable, Equatable {
-    public var from: String?
-    public var to: String?
-    public var by: String
+    public var from: CalendarDate?
+    public var to: CalendarDate?
+    public var by: ReportGrouping
     public var members: Int
     public var partners: Int
     public var projects: Int
@@ -247,7 +247,7 @@ public struct CoalitionSummary: Codable, Sendable, Equatable {
         case activeProjects = "active_projects"
     }
 
-    public init(from: String?, to: String?, by: String, members: Int, partners: Int, projects: Int, activeProjects: Int, standards: Int, adoptions: Int, totals: [MetricTotal]) {
+    public init(from: CalendarDate?, to: CalendarDate?, by: ReportGrouping, members: Int, partners: Int, projects: Int, activeProjects: Int, standards: Int, adoptions: Int, totals: [MetricTotal]) {
         self.from = from
         self.to = to
         self.by = by

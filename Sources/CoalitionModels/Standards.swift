@@ -3,7 +3,7 @@ import Foundation
 /// A version as listed on a standard.
 public struct StandardVersion: Codable, Sendable, Equatable {
     public var number: Int
-    public var status: String
+    public var status: StandardVersionStatus
     public var changeNote: String
     public var createdAt: Date
     public var createdBy: UUID
@@ -18,7 +18,7 @@ public struct StandardVersion: Codable, Sendable, Equatable {
         case reviewComment = "review_comment"
     }
 
-    public init(number: Int, status: String, changeNote: String, createdAt: Date, createdBy: UUID, reviewComment: String?, body: String?) {
+    public init(number: Int, status: StandardVersionStatus, changeNote: String, createdAt: Date, createdBy: UUID, reviewComment: String?, body: String?) {
         self.number = number
         self.status = status
         self.changeNote = changeNote
@@ -32,7 +32,7 @@ public struct StandardVersion: Codable, Sendable, Equatable {
 /// One admin's ballot on the version in review.
 public struct StandardReview: Codable, Sendable, Equatable {
     public var reviewerID: UUID
-    public var decision: String
+    public var decision: ReviewVerdict
     public var comment: String?
     public var at: Date
 
@@ -41,7 +41,7 @@ public struct StandardReview: Codable, Sendable, Equatable {
         case reviewerID = "reviewer_id"
     }
 
-    public init(reviewerID: UUID, decision: String, comment: String?, at: Date) {
+    public init(reviewerID: UUID, decision: ReviewVerdict, comment: String?, at: Date) {
         self.reviewerID = reviewerID
         self.decision = decision
         self.comment = comment
@@ -54,15 +54,15 @@ public struct Standard: Codable, Sendable, Equatable {
     public var id: UUID
     public var code: String
     public var title: String
-    public var category: String
-    public var status: String
+    public var category: StandardCategory
+    public var status: StandardStatus
     public var issuers: [UUID]
     public var currentVersion: Int?
     public var publishedVersion: Int?
     public var versions: [StandardVersion]
     public var reviews: [StandardReview]
     public var quorum: Int?
-    public var allowedActions: [String]
+    public var allowedActions: [StandardAction]
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -75,7 +75,7 @@ public struct Standard: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public init(id: UUID, code: String, title: String, category: String, status: String, issuers: [UUID], currentVersion: Int?, publishedVersion: Int?, versions: [StandardVersion], reviews: [StandardReview], quorum: Int?, allowedActions: [String], createdAt: Date, updatedAt: Date) {
+    public init(id: UUID, code: String, title: String, category: StandardCategory, status: StandardStatus, issuers: [UUID], currentVersion: Int?, publishedVersion: Int?, versions: [StandardVersion], reviews: [StandardReview], quorum: Int?, allowedActions: [StandardAction], createdAt: Date, updatedAt: Date) {
         self.id = id
         self.code = code
         self.title = title
@@ -99,7 +99,7 @@ public struct Standard: Codable, Sendable, Equatable {
         try c.encode(title, forKey: .title)
         try c.encode(category, forKey: .category)
         try c.encode(status, forKey: .status)
-        try c.encode(issuers.map { $0.uuidString.lowercased() }, forKey: .issuers)
+        try c.encode(issuers, forKey: .issuers)
         try c.encode(currentVersion, forKey: .currentVersion)
         try c.encode(publishedVersion, forKey: .publishedVersion)
         try c.encode(versions, forKey: .versions)
@@ -116,7 +116,7 @@ public struct Adoption: Codable, Sendable, Equatable {
     public var standardID: UUID
     public var versionNumber: Int
     public var organizationID: UUID
-    public var adoptedOn: String
+    public var adoptedOn: CalendarDate
     public var evidenceURL: String?
     public var createdAt: Date
 
@@ -129,7 +129,7 @@ public struct Adoption: Codable, Sendable, Equatable {
         case createdAt = "created_at"
     }
 
-    public init(standardID: UUID, versionNumber: Int, organizationID: UUID, adoptedOn: String, evidenceURL: String?, createdAt: Date) {
+    public init(standardID: UUID, versionNumber: Int, organizationID: UUID, adoptedOn: CalendarDate, evidenceURL: String?, createdAt: Date) {
         self.standardID = standardID
         self.versionNumber = versionNumber
         self.organizationID = organizationID

@@ -12,7 +12,7 @@ public enum BootstrapOutcome: Sendable, Equatable {
 
 extension Store {
     /// Creates the secretariat and its first coalition admin when no coalition admin exists.
-    /// Runs as the owner role (there is no actor to pass row-level security yet), under an
+    /// Runs as the owner role (there is no caller to pass row-level security yet), under an
     /// advisory lock so that two bootstraps at once create one admin.
     public static func bootstrap(owner: ConnectionPool, adminEmail: String, passwordHash: String) async throws -> BootstrapOutcome {
         try await owner.transaction { conn in
@@ -32,7 +32,7 @@ extension Store {
                 INSERT INTO users (organization_id, email, display_name, role, password_hash)
                 VALUES (\(organization), \(adminEmail), 'Coalition admin', 'coalition_admin', \(passwordHash)) RETURNING id
                 """)[0].decode("id")
-            let tx = StoreTransaction(connection: conn, actor: nil)
+            let tx = StoreTransaction(connection: conn, caller: nil)
             try await tx.audit("coalition.bootstrap", entity: "user", id: admin.uuidString.lowercased(),
                                data: ["email": .string(adminEmail), "organization_id": .string(organization.uuidString.lowercased())])
             return .created(organization: organization, admin: admin)

@@ -67,18 +67,20 @@ public enum DemoCoalition {
     }
 
     struct DemoProject {
-        var code, title, description, category, lead: String
+        var code, title, description: String
+        var category: ProjectCategory
+        var lead: String
         var participants: [String]
         var sdgs: [Int]
         var milestones: [DemoMilestone]
     }
 
-    static func projects(_ today: PQDate) -> [DemoProject] {
+    static func projects(_ today: CalendarDate) -> [DemoProject] {
         [
             DemoProject(
                 code: "rpet-recycling", title: "rPET from factory waste",
                 description: "Clearspring's factory PET waste recycled into rPET goods sold on Greenmart: clothing, bags, stationery and storage boxes; a first batch of 20,000 boxes.",
-                category: "materials", lead: "clearspring", participants: ["clearspring", "greenmart", "northwind-apparel"], sdgs: [9, 12, 13],
+                category: .materials, lead: "clearspring", participants: ["clearspring", "greenmart", "northwind-apparel"], sdgs: [9, 12, 13],
                 milestones: [
                     DemoMilestone(key: "rpet-tonnes", title: "Tonnes of rPET recycled", metric: "material_recycled", target: "2500",
                                   monthly: { Decimal(38 + ($0 * 7) % 11) + Decimal(string: "0.5")! }, unit: "t"),
@@ -88,7 +90,7 @@ public enum DemoCoalition {
             DemoProject(
                 code: "express-packaging", title: "Express-packaging recycling",
                 description: "Cartons and mailers collected at delivery points and recycled; 7.4 million units in one shopping festival.",
-                category: "packaging", lead: "swiftroute", participants: ["swiftroute", "greenmart", "riverstone-retail"], sdgs: [11, 12],
+                category: .packaging, lead: "swiftroute", participants: ["swiftroute", "greenmart", "riverstone-retail"], sdgs: [11, 12],
                 milestones: [
                     DemoMilestone(key: "units-recycled", title: "Packaging units recycled", metric: "packaging_recycled", target: "40000000",
                                   monthly: { $0 == 11 ? 7_400_000 : Decimal(120_000 + ($0 * 9_173) % 40_000) }, unit: "unit"),
@@ -98,7 +100,7 @@ public enum DemoCoalition {
             DemoProject(
                 code: "goods-carbon-data", title: "Carbon-data recording for goods",
                 description: "A carbon-data recording system for goods, built by Swiftroute Logistics with Meadowgold Dairy.",
-                category: "logistics", lead: "swiftroute", participants: ["swiftroute", "meadowgold"], sdgs: [9, 13],
+                category: .logistics, lead: "swiftroute", participants: ["swiftroute", "meadowgold"], sdgs: [9, 13],
                 milestones: [
                     DemoMilestone(key: "co2e-reduced", title: "Tonnes of CO2e reduced", metric: "co2e_reduced", target: "150000",
                                   monthly: { Decimal(4_100 + ($0 * 211) % 900) }, unit: "tCO2e"),
@@ -110,7 +112,7 @@ public enum DemoCoalition {
 
     /// Seeds the demo coalition once; a second run changes nothing and says so. Runs as the
     /// owner role (like bootstrap), acting through the same store functions as the API.
-    public static func seed(owner: ConnectionPool, passwordHash: String, today: PQDate) async throws -> Outcome {
+    public static func seed(owner: ConnectionPool, passwordHash: String, today: CalendarDate) async throws -> Outcome {
         let store = Store(pool: owner)
         let present = try await store.transaction(as: nil) { try await $0.organization(slug: "clearspring") != nil }
         if present { return .alreadyPresent(accounts: accounts) }
@@ -124,18 +126,18 @@ public enum DemoCoalition {
             } else {
                 orgs["secretariat"] = try await tx.createOrganization(
                     slug: "secretariat", name: "Low-Carbon Consumption Coalition Secretariat", kind: .secretariat, sector: "secretariat",
-                    joinedOn: PQDate(year: 2022, month: 7, day: 1)).id
+                    joinedOn: CalendarDate(year: 2022, month: 7, day: 1)).id
             }
             for (i, m) in members.enumerated() {
                 orgs[m.slug] = try await tx.createOrganization(
                     slug: m.slug, name: m.name, kind: .member, sector: m.sector,
-                    joinedOn: PQDate(year: 2022, month: 7, day: 1 + i % 28)).id
+                    joinedOn: CalendarDate(year: 2022, month: 7, day: 1 + i % 28)).id
             }
             orgs["standards-institute"] = try await tx.createOrganization(
                 slug: "standards-institute", name: "National Institute of Standardisation", kind: .partner, sector: "standards",
-                joinedOn: PQDate(year: 2022, month: 9, day: 15)).id
+                joinedOn: CalendarDate(year: 2022, month: 9, day: 15)).id
             // Users.
-            var users: [String: Actor] = [:]
+            var users: [String: Caller] = [:]
             for account in accounts {
                 let org = orgs[account.organization]!
                 let existing = try await tx.query("SELECT id FROM users WHERE lower(email) = lower(\(account.email))").first
@@ -148,27 +150,27 @@ public enum DemoCoalition {
                         displayName: account.email.split(separator: "@")[0].capitalized + " (" + account.organization + ")",
                         role: account.role, passwordHash: passwordHash).id
                 }
-                users[account.email] = Actor(userID: id, organizationID: org, role: account.role, scopes: [.read, .write], tokenID: UUID())
+                users[account.email] = Caller(userID: id, organizationID: org, role: account.role, scopes: [.read, .write], tokenID: UUID())
             }
             let admin = users["admin@coalition.example"]!
             let auditor = users["auditor@coalition.example"]!
-            func editor(_ slug: String) -> Actor { users["editor@\(slug).example"]! }
+            func editor(_ slug: String) -> Caller { users["editor@\(slug).example"]! }
             // Projects, milestones and a year of monthly submissions.
             var count = 0
-            let yearAgo = PQDate(daysSinceEpoch: today.daysSinceEpoch - 380)
+            let yearAgo = CalendarDate(daysSinceEpoch: today.daysSinceEpoch - 380)
             for p in projects(today) {
                 let project = try await tx.createProject(.init(
                     code: p.code, title: p.title, description: p.description, category: p.category, leadOrganizationID: orgs[p.lead]!,
-                    startsOn: PQDate(year: yearAgo.year, month: yearAgo.month, day: 1)!,
-                    endsOn: PQDate(year: today.year + 1, month: 12, day: 31)!, sdgs: p.sdgs))
-                _ = try await tx.updateProject(id: project.id, { var c = StoreTransaction.ProjectChanges(); c.status = "active"; return c }())
+                    startsOn: CalendarDate(year: yearAgo.year, month: yearAgo.month, day: 1)!,
+                    endsOn: CalendarDate(year: today.year + 1, month: 12, day: 31)!, sdgs: p.sdgs))
+                _ = try await tx.updateProject(id: project.id, StoreTransaction.ProjectChanges(status: .active))
                 for participant in p.participants where participant != p.lead {
                     _ = try await tx.addParticipant(project: project.id, organization: orgs[participant]!)
                 }
                 for m in p.milestones {
                     let milestone = try await tx.createMilestone(
                         project: project.id, key: m.key, title: m.title, metric: m.metric, target: Decimal(string: m.target)!,
-                        dueOn: PQDate(year: today.year + 1, month: 12, day: 31)!)
+                        dueOn: CalendarDate(year: today.year + 1, month: 12, day: 31)!)
                     let aggregation = try await tx.metric(code: m.metric)!.aggregation
                     for participant in p.participants where users["editor@\(participant).example"] != nil {
                         let who = editor(participant)
@@ -176,27 +178,27 @@ public enum DemoCoalition {
                             var y = today.year
                             var mo = today.month - monthsAgo
                             while mo < 1 { mo += 12; y -= 1 }
-                            let start = PQDate(year: y, month: mo, day: 1)!
-                            let end = PQDate(year: y, month: mo, day: daysInMonthOf(y, mo))!
+                            let start = CalendarDate(year: y, month: mo, day: 1)!
+                            let end = CalendarDate(year: y, month: mo, day: daysInMonthOf(y, mo))!
                             let draft = SubmissionDraft(
                                 periodStart: start.description, periodEnd: end.description, value: m.monthly(monthsAgo).description,
                                 unit: m.unit, notes: "monthly report", externalRef: "\(participant)-\(m.key)-\(start)")
                             guard case .success(let valid) = SubmissionRules.validate(draft, metricUnit: try await tx.metric(code: m.metric)!.unit, aggregation: aggregation, today: today),
-                                case .created(let s) = try await tx.submit(valid, milestone: milestone, actor: who)
+                                case .created(let s) = try await tx.submit(valid, milestone: milestone, caller: who)
                             else { continue }
                             count += 1
                             // Older months verified, then approved, recent ones awaiting review;
                             // one rejected and one withdrawn per series to show every state.
                             switch monthsAgo {
                             case 7...12:
-                                _ = try await tx.transition(s.id, .approve, comment: nil, actor: admin)
-                                _ = try await tx.transition(s.id, .verify, comment: nil, actor: auditor)
+                                _ = try await tx.transition(s.id, .approve, comment: nil, caller: admin)
+                                _ = try await tx.transition(s.id, .verify, comment: nil, caller: auditor)
                             case 4...6:
-                                _ = try await tx.transition(s.id, .approve, comment: nil, actor: admin)
+                                _ = try await tx.transition(s.id, .approve, comment: nil, caller: admin)
                             case 3:
-                                _ = try await tx.transition(s.id, .reject, comment: "evidence missing: attach the weighbridge tickets", actor: admin)
+                                _ = try await tx.transition(s.id, .reject, comment: "evidence missing: attach the weighbridge tickets", caller: admin)
                             case 2:
-                                _ = try await tx.transition(s.id, .withdraw, comment: nil, actor: who)
+                                _ = try await tx.transition(s.id, .withdraw, comment: nil, caller: who)
                             default:
                                 break
                             }
@@ -207,38 +209,38 @@ public enum DemoCoalition {
             // Standards: the detergent guideline published and adopted, a second standard in
             // review with one approval, and a draft.
             let reviewer = users["reviewer@coalition.example"]!
-            let unilux = Actor(userID: admin.userID, organizationID: orgs["unilux-china"]!, role: .coalitionAdmin, scopes: [.read, .write], tokenID: UUID())
+            let unilux = Caller(userID: admin.userID, organizationID: orgs["unilux-china"]!, role: .coalitionAdmin, scopes: [.read, .write], tokenID: UUID())
             let detergent = try await tx.createStandard(
-                title: "Guidelines for the production of green and low-carbon liquid detergents", category: "product",
+                title: "Guidelines for the production of green and low-carbon liquid detergents", category: .product,
                 issuers: [orgs["greenmart"]!, orgs["unilux-china"]!, orgs["standards-institute"]!],
-                body: Self.detergentGuideline, changeNote: "first edition", actor: unilux)
+                body: Self.detergentGuideline, changeNote: "first edition", caller: unilux)
             var locked = try await tx.lockStandard(id: detergent)!
             try await tx.submitStandard(locked)
             locked = try await tx.lockStandard(id: detergent)!
-            _ = try await tx.castReview(locked, decision: "approve", comment: nil, configuredQuorum: 2, actor: admin)
+            _ = try await tx.castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
             locked = try await tx.lockStandard(id: detergent)!
-            _ = try await tx.castReview(locked, decision: "approve", comment: "well evidenced", configuredQuorum: 2, actor: reviewer)
+            _ = try await tx.castReview(locked, decision: .approve, comment: "well evidenced", configuredQuorum: 2, caller: reviewer)
             locked = try await tx.lockStandard(id: detergent)!
             try await tx.publishStandard(locked)
             for (i, slug) in ["unilux-china", "cedar-home", "lotus-care", "greenmart"].enumerated() {
-                let adopter = Actor(userID: admin.userID, organizationID: orgs[slug]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
-                _ = try await tx.adopt(standard: detergent, version: 1, adoptedOn: PQDate(year: 2023, month: 3 + i, day: 1)!,
-                                       evidenceURL: "https://\(slug).example/detergent-lca.pdf", actor: adopter)
+                let adopter = Caller(userID: admin.userID, organizationID: orgs[slug]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
+                _ = try await tx.adopt(standard: detergent, version: 1, adoptedOn: CalendarDate(year: 2023, month: 3 + i, day: 1)!,
+                                       evidenceURL: "https://\(slug).example/detergent-lca.pdf", caller: adopter)
             }
-            let swiftroute = Actor(userID: users["admin@swiftroute.example"]!.userID, organizationID: orgs["swiftroute"]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
+            let swiftroute = Caller(userID: users["admin@swiftroute.example"]!.userID, organizationID: orgs["swiftroute"]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
             let packaging = try await tx.createStandard(
-                title: "Recyclable express packaging: materials and labelling", category: "packaging",
+                title: "Recyclable express packaging: materials and labelling", category: .packaging,
                 issuers: [orgs["swiftroute"]!, orgs["greenmart"]!],
                 body: "# Recyclable express packaging\n\nMono-material mailers, water-based inks, a recycling label on every parcel.",
-                changeNote: "first edition", actor: swiftroute)
+                changeNote: "first edition", caller: swiftroute)
             locked = try await tx.lockStandard(id: packaging)!
             try await tx.submitStandard(locked)
             locked = try await tx.lockStandard(id: packaging)!
-            _ = try await tx.castReview(locked, decision: "approve", comment: nil, configuredQuorum: 2, actor: admin)
-            let meadowgold = Actor(userID: users["editor@meadowgold.example"]!.userID, organizationID: orgs["meadowgold"]!, role: .memberEditor, scopes: [.read, .write], tokenID: UUID())
+            _ = try await tx.castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
+            let meadowgold = Caller(userID: users["editor@meadowgold.example"]!.userID, organizationID: orgs["meadowgold"]!, role: .memberEditor, scopes: [.read, .write], tokenID: UUID())
             _ = try await tx.createStandard(
-                title: "Carbon data of chilled dairy goods in transit", category: "logistics", issuers: [orgs["meadowgold"]!, orgs["swiftroute"]!],
-                body: "# Carbon data of chilled dairy goods\n\nDraft: what a shipment record holds.", changeNote: "outline", actor: meadowgold)
+                title: "Carbon data of chilled dairy goods in transit", category: .logistics, issuers: [orgs["meadowgold"]!, orgs["swiftroute"]!],
+                body: "# Carbon data of chilled dairy goods\n\nDraft: what a shipment record holds.", changeNote: "outline", caller: meadowgold)
             return .seeded(accounts: accounts, submissions: count)
         }
     }
@@ -253,7 +255,7 @@ public enum DemoCoalition {
         """
 
     static func daysInMonthOf(_ year: Int, _ month: Int) -> Int {
-        let next = month == 12 ? PQDate(year: year + 1, month: 1, day: 1)! : PQDate(year: year, month: month + 1, day: 1)!
-        return PQDate(daysSinceEpoch: next.daysSinceEpoch - 1).day
+        let next = month == 12 ? CalendarDate(year: year + 1, month: 1, day: 1)! : CalendarDate(year: year, month: month + 1, day: 1)!
+        return CalendarDate(daysSinceEpoch: next.daysSinceEpoch - 1).day
     }
 }

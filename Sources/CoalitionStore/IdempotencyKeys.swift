@@ -15,22 +15,22 @@ public enum IdempotencyClaim: Sendable, Equatable {
 }
 
 extension Store {
-    /// Claims `key` for the actor's request with `fingerprint`. Keys live 24 hours; a claim
+    /// Claims `key` for the caller's request with `fingerprint`. Keys live 24 hours; a claim
     /// whose request never finished (the server died) may be taken over after 5 minutes.
-    public func claimIdempotencyKey(_ key: String, fingerprint: [UInt8], actor: Actor) async throws -> IdempotencyClaim {
-        try await transaction(as: actor) { tx in
+    public func claimIdempotencyKey(_ key: String, fingerprint: [UInt8], caller: Caller) async throws -> IdempotencyClaim {
+        try await transaction(as: caller) { tx in
             try await tx.query("""
-                DELETE FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(key)
+                DELETE FROM idempotency_keys WHERE user_id = \(caller.userID) AND key = \(key)
                   AND (created_at < now() - interval '24 hours' OR (state = 'running' AND created_at < now() - interval '5 minutes'))
                 """)
             let inserted = try await tx.query("""
-                INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (\(actor.userID), \(key), \(PQBytes(fingerprint)))
+                INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (\(caller.userID), \(key), \(PQBytes(fingerprint)))
                 ON CONFLICT (user_id, key) DO NOTHING RETURNING 1 AS claimed
                 """)
             if !inserted.isEmpty { return .claimed }
             guard let row = try await tx.query("""
                 SELECT fingerprint, state, status_code, response_headers, response_body FROM idempotency_keys
-                WHERE user_id = \(actor.userID) AND key = \(key)
+                WHERE user_id = \(caller.userID) AND key = \(key)
                 """).first else { return .inProgress }
             guard try row.decode("fingerprint", as: PQBytes.self).bytes == fingerprint else { return .mismatch }
             guard try row.decode("state", as: String.self) == "done" else { return .inProgress }
@@ -42,20 +42,20 @@ extension Store {
     }
 
     /// Stores the response of a claimed key.
-    public func completeIdempotencyKey(_ key: String, actor: Actor, status: Int, headers: [String: String], body: [UInt8]) async throws {
-        try await transaction(as: actor) { tx in
+    public func completeIdempotencyKey(_ key: String, caller: Caller, status: Int, headers: [String: String], body: [UInt8]) async throws {
+        try await transaction(as: caller) { tx in
             try await tx.query("""
                 UPDATE idempotency_keys SET state = 'done', status_code = \(status), response_headers = \(try PQJSON(encoding: headers)),
                        response_body = \(PQBytes(body))
-                WHERE user_id = \(actor.userID) AND key = \(key)
+                WHERE user_id = \(caller.userID) AND key = \(key)
                 """)
         }
     }
 
     /// Gives a claimed key back when its request failed before changing anything durable.
-    public func releaseIdempotencyKey(_ key: String, actor: Actor) async throws {
-        try await transaction(as: actor) { tx in
-            try await tx.query("DELETE FROM idempotency_keys WHERE user_id = \(actor.userID) AND key = \(key) AND state = 'running'")
+    public func releaseIdempotencyKey(_ key: String, caller: Caller) async throws {
+        try await transaction(as: caller) { tx in
+            try await tx.query("DELETE FROM idempotency_keys WHERE user_id = \(caller.userID) AND key = \(key) AND state = 'running'")
         }
     }
 }

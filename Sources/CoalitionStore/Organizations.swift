@@ -10,7 +10,7 @@ extension StoreTransaction {
         Organization(
             id: try row.decode("id"), slug: try row.decode("slug"), name: try row.decode("name"),
             kind: try row.decode("kind"), sector: try row.decode("sector"), status: try row.decode("status"),
-            joinedOn: try row.decode("joined_on", as: PQDate.self).description,
+            joinedOn: try row.decode("joined_on"),
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 
@@ -31,10 +31,10 @@ extension StoreTransaction {
         try await query("SELECT \(unescaped: Self.organizationColumns) FROM organizations WHERE slug = \(slug)").first.map(Self.organization)
     }
 
-    public func createOrganization(slug: String, name: String, kind: OrganizationKind, sector: String, joinedOn: PQDate?) async throws -> Organization {
+    public func createOrganization(slug: String, name: String, kind: OrganizationKind, sector: String, joinedOn: CalendarDate?) async throws -> Organization {
         let row = try await query("""
             INSERT INTO organizations (slug, name, kind, sector, joined_on)
-            VALUES (\(slug), \(name), \(kind.rawValue), \(sector), coalesce(\(joinedOn), current_date))
+            VALUES (\(slug), \(name), \(kind), \(sector), coalesce(\(joinedOn), current_date))
             RETURNING \(unescaped: Self.organizationColumns)
             """)[0]
         let organization = try Self.organization(row)
@@ -58,7 +58,7 @@ extension StoreTransaction {
     public func updateOrganization(id: UUID, _ changes: OrganizationChanges) async throws -> Organization? {
         guard let row = try await query("""
             UPDATE organizations SET name = coalesce(\(changes.name), name), sector = coalesce(\(changes.sector), sector),
-                   status = coalesce(\(changes.status?.rawValue), status), updated_at = now()
+                   status = coalesce(\(changes.status), status), updated_at = now()
             WHERE id = \(id) RETURNING \(unescaped: Self.organizationColumns)
             """).first else { return nil }
         var data: [String: JSONValue] = [:]

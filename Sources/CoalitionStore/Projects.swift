@@ -25,11 +25,11 @@ extension StoreTransaction {
             id: try row.decode("id"), code: try row.decode("code"), title: try row.decode("title"),
             description: try row.decode("description"), category: try row.decode("category"), status: try row.decode("status"),
             leadOrganizationID: try row.decode("lead_organization_id"), participants: try row.decode("participants"),
-            startsOn: try row.decode("starts_on", as: PQDate.self).description, endsOn: try row.decode("ends_on", as: PQDate.self).description,
+            startsOn: try row.decode("starts_on"), endsOn: try row.decode("ends_on"),
             sdgs: try row.decode("sdgs"), createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 
-    /// Projects visible to the actor (row-level security), by code.
+    /// Projects visible to the caller (row-level security), by code.
     public func projects(after code: String?, limit: Int) async throws -> [Project] {
         try await query("\(unescaped: Self.projectSelect) WHERE \(code) IS NULL OR p.code > \(code) ORDER BY p.code LIMIT \(limit)").map(Self.project)
     }
@@ -43,11 +43,12 @@ extension StoreTransaction {
     }
 
     public struct NewProject: Sendable {
-        public var code, title, description, category: String
+        public var code, title, description: String
+        public var category: ProjectCategory
         public var leadOrganizationID: UUID
-        public var startsOn, endsOn: PQDate
+        public var startsOn, endsOn: CalendarDate
         public var sdgs: [Int]
-        public init(code: String, title: String, description: String, category: String, leadOrganizationID: UUID, startsOn: PQDate, endsOn: PQDate, sdgs: [Int]) {
+        public init(code: String, title: String, description: String, category: ProjectCategory, leadOrganizationID: UUID, startsOn: CalendarDate, endsOn: CalendarDate, sdgs: [Int]) {
             self.code = code
             self.title = title
             self.description = description
@@ -73,10 +74,23 @@ extension StoreTransaction {
     }
 
     public struct ProjectChanges: Sendable {
-        public var title, description, category, status: String?
-        public var startsOn, endsOn: PQDate?
+        public var title, description: String?
+        public var category: ProjectCategory?
+        public var status: ProjectStatus?
+        public var startsOn, endsOn: CalendarDate?
         public var sdgs: [Int]?
-        public init() {}
+        public init(
+            title: String? = nil, description: String? = nil, category: ProjectCategory? = nil, status: ProjectStatus? = nil,
+            startsOn: CalendarDate? = nil, endsOn: CalendarDate? = nil, sdgs: [Int]? = nil
+        ) {
+            self.title = title
+            self.description = description
+            self.category = category
+            self.status = status
+            self.startsOn = startsOn
+            self.endsOn = endsOn
+            self.sdgs = sdgs
+        }
     }
 
     public func updateProject(id: UUID, _ c: ProjectChanges) async throws -> Project? {
@@ -90,8 +104,8 @@ extension StoreTransaction {
         guard !updated.isEmpty else { return nil }
         var data: [String: JSONValue] = [:]
         if let v = c.title { data["title"] = .string(v) }
-        if let v = c.status { data["status"] = .string(v) }
-        if let v = c.category { data["category"] = .string(v) }
+        if let v = c.status { data["status"] = .string(v.rawValue) }
+        if let v = c.category { data["category"] = .string(v.rawValue) }
         try await audit("project.update", entity: "project", id: id.uuidString.lowercased(), data: data)
         return try await project(id: id)
     }
@@ -129,7 +143,7 @@ extension StoreTransaction {
         Milestone(
             id: try row.decode("id"), projectID: try row.decode("project_id"), key: try row.decode("key"), title: try row.decode("title"),
             metric: try row.decode("metric"), unit: try row.decode("unit"), targetValue: try row.decode("target_value", as: Decimal.self).description,
-            dueOn: try row.decode("due_on", as: PQDate.self).description, status: try row.decode("status"))
+            dueOn: try row.decode("due_on"), status: try row.decode("status"))
     }
 
     public func milestones(project: UUID) async throws -> [Milestone] {
@@ -142,10 +156,10 @@ extension StoreTransaction {
 
     public func metric(code: String) async throws -> (unit: String, aggregation: Aggregation)? {
         guard let row = try await query("SELECT unit, aggregation FROM metrics WHERE code = \(code)").first else { return nil }
-        return (try row.decode("unit"), Aggregation(rawValue: try row.decode("aggregation")) ?? .sum)
+        return (try row.decode("unit"), try row.decode("aggregation"))
     }
 
-    public func createMilestone(project: UUID, key: String, title: String, metric: String, target: Decimal, dueOn: PQDate) async throws -> Milestone {
+    public func createMilestone(project: UUID, key: String, title: String, metric: String, target: Decimal, dueOn: CalendarDate) async throws -> Milestone {
         let id: UUID = try await query("""
             INSERT INTO milestones (project_id, key, title, metric, target_value, due_on)
             VALUES (\(project), \(key), \(title), \(metric), \(target), \(dueOn)) RETURNING id
@@ -155,7 +169,7 @@ extension StoreTransaction {
         return try await milestone(id: id)!
     }
 
-    public func updateMilestone(id: UUID, title: String?, target: Decimal?, dueOn: PQDate?, status: String?) async throws -> Milestone? {
+    public func updateMilestone(id: UUID, title: String?, target: Decimal?, dueOn: CalendarDate?, status: MilestoneStatus?) async throws -> Milestone? {
         let updated = try await query("""
             UPDATE milestones SET title = coalesce(\(title), title), target_value = coalesce(\(target), target_value),
                    due_on = coalesce(\(dueOn), due_on), status = coalesce(\(status), status), updated_at = now()
@@ -166,7 +180,7 @@ extension StoreTransaction {
         if let title { data["title"] = .string(title) }
         if let target { data["target_value"] = .string(target.description) }
         if let dueOn { data["due_on"] = .string(dueOn.description) }
-        if let status { data["status"] = .string(status) }
+        if let status { data["status"] = .string(status.rawValue) }
         try await audit("milestone.update", entity: "milestone", id: id.uuidString.lowercased(), data: data)
         return try await milestone(id: id)
     }
@@ -175,16 +189,15 @@ extension StoreTransaction {
 
     /// Per milestone: target, achieved (maintained totals of approved and verified
     /// submissions, by the metric's aggregation) and the forecast status.
-    public func progress(project: Project, today: PQDate) async throws -> ProjectProgress {
+    public func progress(project: Project, today: CalendarDate) async throws -> ProjectProgress {
         let rows = try await query("""
             SELECT m.id, m.key, m.title, m.metric, mt.unit, mt.aggregation, m.target_value, m.due_on,
                    coalesce(t.total, 0) AS total, coalesce(t.counted, 0) AS counted, t.latest_value
             FROM milestones m JOIN metrics mt ON mt.code = m.metric LEFT JOIN milestone_totals t ON t.milestone_id = m.id
             WHERE m.project_id = \(project.id) ORDER BY m.due_on, m.key
             """)
-        let start = PQDate(iso: project.startsOn)!
         let items = try rows.map { row -> MilestoneProgress in
-            let aggregation = Aggregation(rawValue: try row.decode("aggregation")) ?? .sum
+            let aggregation: Aggregation = try row.decode("aggregation")
             let counted: Int = try row.decode("counted")
             let total: Decimal = try row.decode("total")
             let achieved: Decimal = switch aggregation {
@@ -193,42 +206,42 @@ extension StoreTransaction {
             case .mean: counted > 0 ? total / Decimal(counted) : 0
             }
             let target: Decimal = try row.decode("target_value")
-            let due: PQDate = try row.decode("due_on")
+            let due: CalendarDate = try row.decode("due_on")
             return MilestoneProgress(
                 milestoneID: try row.decode("id"), key: try row.decode("key"), title: try row.decode("title"), metric: try row.decode("metric"),
                 unit: try row.decode("unit"), target: target.description, achieved: achieved.description,
                 percent: MilestoneForecast.percent(achieved: achieved, target: target).description,
-                status: MilestoneForecast.status(achieved: achieved, target: target, start: start, due: due, today: today).rawValue,
-                dueOn: due.description, submissionsCounted: counted)
+                status: MilestoneForecast.status(achieved: achieved, target: target, start: project.startsOn, due: due, today: today),
+                dueOn: due, submissionsCounted: counted)
         }
-        return ProjectProgress(projectID: project.id, asOf: today.description, milestones: items)
+        return ProjectProgress(projectID: project.id, asOf: today, milestones: items)
     }
 
     // MARK: reports
 
-    public func coalitionSummary(from: PQDate?, to: PQDate?, byQuarter: Bool) async throws -> CoalitionSummary {
+    public func coalitionSummary(from: CalendarDate?, to: CalendarDate?, by grouping: ReportGrouping) async throws -> CoalitionSummary {
         let counts = try await query("SELECT * FROM coalition_counts()")[0]
-        let totals = try await query("SELECT * FROM coalition_totals(\(from), \(to), \(byQuarter ? "quarter" : "year"))").map(Self.metricTotal)
+        let totals = try await query("SELECT * FROM coalition_totals(\(from), \(to), \(grouping.rawValue))").map(Self.metricTotal)
         return CoalitionSummary(
-            from: from?.description, to: to?.description, by: byQuarter ? "quarter" : "year",
+            from: from, to: to, by: grouping,
             members: try counts.decode("members"), partners: try counts.decode("partners"),
             projects: try counts.decode("projects"), activeProjects: try counts.decode("active_projects"),
             standards: try counts.decode("standards"), adoptions: try counts.decode("adoptions"), totals: totals)
     }
 
     static func metricTotal(_ row: Row) throws -> MetricTotal {
-        let aggregation: String = try row.decode("aggregation")
+        let aggregation: Aggregation = try row.decode("aggregation")
         let total: Decimal = try row.decode("total")
         let counted: Int = try row.decode("counted")
         // For state metrics (share of clean electricity) a sum means nothing: report the mean.
-        let value = aggregation == "sum" ? total : (counted > 0 ? total / Decimal(counted) : 0)
+        let value = aggregation == .sum ? total : (counted > 0 ? total / Decimal(counted) : 0)
         return MetricTotal(
             metric: try row.decode("metric"), unit: try row.decode("unit"), aggregation: aggregation,
-            period: try row.decode("period", as: PQDate.self).description, total: value.description, submissions: counted,
+            period: try row.decode("period"), total: value.description, submissions: counted,
             organizations: try row.decode("organizations", as: Int?.self))
     }
 
-    public func organizationTotals(organization: UUID, from: PQDate?, to: PQDate?) async throws -> [MetricTotal] {
+    public func organizationTotals(organization: UUID, from: CalendarDate?, to: CalendarDate?) async throws -> [MetricTotal] {
         try await query("""
             SELECT c.metric, m.unit, m.aggregation, date_trunc('year', c.quarter)::date AS period,
                    sum(c.total) AS total, sum(c.counted)::bigint AS counted, NULL::bigint AS organizations

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import PQ
 
-/// The database as the service sees it: transactions that carry the actor for row-level
+/// The database as the service sees it: transactions that carry the caller for row-level
 /// security, and the SQL of each aggregate (in the `StoreTransaction` extensions).
 public struct Store: Sendable {
     public let pool: ConnectionPool
@@ -13,47 +13,57 @@ public struct Store: Sendable {
         self.pool = pool
     }
 
-    /// Runs `body` in a transaction whose first statement sets the actor (transaction-local
+    /// Runs `body` in a transaction whose first statement sets the caller (transaction-local
     /// `set_config`), so every policy sees who is asking. Sent in one round trip with BEGIN.
     @discardableResult
     public func transaction<T>(
-        as actor: Actor?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> T
+        as caller: Caller?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> T
     ) async throws -> T {
-        try await pool.transaction(isolation: isolation, setup: Self.actorSettings(actor)) { connection in
-            try await body(StoreTransaction(connection: connection, actor: actor))
+        try await pool.transaction(isolation: isolation, setup: Self.callerSettings(caller)) { connection in
+            try await body(StoreTransaction(connection: connection, caller: caller))
         }
     }
 
-    /// Runs `body` without a transaction and without an actor: for single anonymous statements
-    /// (token lookup), one round trip instead of three. Actor settings are transaction-local,
-    /// so a leased connection never carries an earlier request's actor.
-    public func withoutActor<T>(_ body: (StoreTransaction) async throws -> T) async throws -> T {
+    /// As `transaction`, but `body` decides whether its work is kept: `.commit(value)` commits,
+    /// `.rollback(value)` rolls back and still answers (a dry run, an all-or-nothing batch).
+    public func settledTransaction<T>(
+        as caller: Caller?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> Settlement<T>
+    ) async throws -> T {
+        try await pool.settledTransaction(isolation: isolation, setup: Self.callerSettings(caller)) { connection in
+            try await body(StoreTransaction(connection: connection, caller: caller))
+        }
+    }
+
+    /// Runs `body` without a transaction and without a caller: for single anonymous statements
+    /// (token lookup), one round trip instead of three. Caller settings are transaction-local,
+    /// so a leased connection never carries an earlier request's caller.
+    public func withoutCaller<T>(_ body: (StoreTransaction) async throws -> T) async throws -> T {
         try await pool.withConnection { connection in
-            try await body(StoreTransaction(connection: connection, actor: nil))
+            try await body(StoreTransaction(connection: connection, caller: nil))
         }
     }
 
-    /// The statement that sets the actor. Built as text from a UUID and an enum: values whose
+    /// The statement that sets the caller. Built as text from a UUID and an enum: values whose
     /// spelling the code controls, never caller input.
-    static func actorSettings(_ actor: Actor?) -> String {
-        let user = actor?.userID.uuidString.lowercased() ?? ""
-        let org = actor?.organizationID.uuidString.lowercased() ?? ""
-        let role = actor?.role.rawValue ?? ""
+    static func callerSettings(_ caller: Caller?) -> String {
+        let user = caller?.userID.uuidString.lowercased() ?? ""
+        let org = caller?.organizationID.uuidString.lowercased() ?? ""
+        let role = caller?.role.rawValue ?? ""
         return "SELECT set_config('coalition.user_id', '\(user)', true), set_config('coalition.organization_id', '\(org)', true), set_config('coalition.role', '\(role)', true)"
     }
 }
 
-/// One transaction of a request, with its actor.
+/// One transaction of a request, with its caller.
 public struct StoreTransaction: Sendable {
     public let connection: Connection
-    public let actor: Actor?
+    public let caller: Caller?
 
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult { try await connection.query(sql) }
 
     /// Appends an audit entry in this transaction: it is stored exactly when the change is.
-    public func audit(_ action: String, entity: String, id: String?, data: [String: JSONValue] = [:], actor override: Actor? = nil) async throws {
-        let who = override ?? actor
+    public func audit(_ action: String, entity: String, id: String?, data: [String: JSONValue] = [:], caller override: Caller? = nil) async throws {
+        let who = override ?? caller
         try await connection.execute("""
             INSERT INTO audit_log (actor_user_id, actor_organization_id, action, entity, entity_id, data)
             VALUES (\(who?.userID), \(who?.organizationID), \(action), \(entity), \(id), \(try PQJSON(encoding: data)))

@@ -7,25 +7,25 @@ import PQ
 public struct TokenRecord: Sendable {
     public var tokenID: UUID
     public var secretHash: [UInt8]
-    public var scopes: [String]
+    public var scopes: [TokenScope]
     public var expiresAt: Date?
     public var revokedAt: Date?
     public var lastUsedAt: Date?
     public var userID: UUID
     public var organizationID: UUID
-    public var role: String
-    public var userStatus: String
-    public var organizationStatus: String
+    public var role: Role
+    public var userStatus: UserStatus
+    public var organizationStatus: OrganizationStatus
 }
 
 /// What login needs to know of a user, read through `auth_user_by_email()`.
 public struct LoginRecord: Sendable {
     public var userID: UUID
     public var organizationID: UUID
-    public var role: String
-    public var status: String
+    public var role: Role
+    public var status: UserStatus
     public var passwordHash: String
-    public var organizationStatus: String
+    public var organizationStatus: OrganizationStatus
 }
 
 extension StoreTransaction {
@@ -40,16 +40,16 @@ extension StoreTransaction {
     }
 
     public func createToken(
-        userID: UUID, organizationID: UUID, kind: String, name: String, keyID: String, secretHash: [UInt8],
-        scopes: [TokenScope], expiresAt: Date?, actor: Actor? = nil
+        userID: UUID, organizationID: UUID, kind: TokenKind, name: String, keyID: String, secretHash: [UInt8],
+        scopes: [TokenScope], expiresAt: Date?, caller: Caller? = nil
     ) async throws -> APIToken {
         let token = try Self.token(try await query("""
             INSERT INTO api_tokens (user_id, organization_id, kind, name, key_id, secret_hash, scopes, expires_at)
-            VALUES (\(userID), \(organizationID), \(kind), \(name), \(keyID), \(PQBytes(secretHash)), \(scopes.map(\.rawValue)), \(expiresAt))
+            VALUES (\(userID), \(organizationID), \(kind), \(name), \(keyID), \(PQBytes(secretHash)), \(scopes), \(expiresAt))
             RETURNING \(unescaped: Self.tokenColumns)
             """)[0])
-        try await audit(kind == "session" ? "auth.login" : "token.create", entity: "token", id: token.id.uuidString.lowercased(),
-                        data: ["name": .string(name), "scopes": .array(scopes.map { .string($0.rawValue) })], actor: actor)
+        try await audit(kind == .session ? "auth.login" : "token.create", entity: "token", id: token.id.uuidString.lowercased(),
+                        data: ["name": .string(name), "scopes": .array(scopes.map { .string($0.rawValue) })], caller: caller)
         return token
     }
 

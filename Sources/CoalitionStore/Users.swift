@@ -29,7 +29,7 @@ extension StoreTransaction {
     public func createUser(organizationID: UUID, email: String, displayName: String, role: Role, passwordHash: String) async throws -> User {
         let user = try Self.user(try await query("""
             INSERT INTO users (organization_id, email, display_name, role, password_hash)
-            VALUES (\(organizationID), \(email), \(displayName), \(role.rawValue), \(passwordHash))
+            VALUES (\(organizationID), \(email), \(displayName), \(role), \(passwordHash))
             RETURNING \(unescaped: Self.userColumns)
             """)[0])
         try await audit("user.create", entity: "user", id: user.id.uuidString.lowercased(),
@@ -54,7 +54,7 @@ extension StoreTransaction {
     public func updateUser(id: UUID, _ changes: UserChanges) async throws -> User? {
         guard let row = try await query("""
             UPDATE users SET display_name = coalesce(\(changes.displayName), display_name),
-                   role = coalesce(\(changes.role?.rawValue), role), status = coalesce(\(changes.status?.rawValue), status),
+                   role = coalesce(\(changes.role), role), status = coalesce(\(changes.status), status),
                    password_hash = coalesce(\(changes.passwordHash), password_hash), updated_at = now()
             WHERE id = \(id) RETURNING \(unescaped: Self.userColumns)
             """).first else { return nil }

@@ -111,11 +111,21 @@ public actor ConnectionPool {
         isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: String? = nil,
         _ body: (Connection) async throws -> T
     ) async throws -> T {
+        try await settledTransaction(isolation: isolation, maxAttempts: maxAttempts, setup: setup) { .commit(try await body($0)) }
+    }
+
+    /// Runs `body` inside a transaction that ends as `body` decides: `.commit(value)` commits,
+    /// `.rollback(value)` rolls back and still returns the value (a dry run; an all-or-nothing
+    /// batch that found a bad row). Retries as `transaction` does.
+    public nonisolated func settledTransaction<T>(
+        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: String? = nil,
+        _ body: (Connection) async throws -> Settlement<T>
+    ) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await withConnection { connection in
-                    try await connection.transaction(isolation: isolation, setup: setup, body)
+                    try await connection.settledTransaction(isolation: isolation, setup: setup, body)
                 }
             } catch let error as PQError where error.isRetryableTransactionFailure && attempt < maxAttempts {
                 logger.debug("transaction retried", metadata: ["sqlstate": "\(error.sqlState ?? "")", "attempt": "\(attempt)"])
@@ -277,6 +287,12 @@ public actor ConnectionPool {
     }
 }
 
+/// How a transaction ends: committed, or rolled back on purpose; either way with a value.
+public enum Settlement<Value> {
+    case commit(Value)
+    case rollback(Value)
+}
+
 extension Connection {
     /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown unchanged (a
     /// failing ROLLBACK does not hide it: the pool then drops the connection). `setup` is SQL
@@ -284,11 +300,23 @@ extension Connection {
     public func transaction<T>(
         isolation: IsolationLevel = .readCommitted, setup: String? = nil, _ body: (Connection) async throws -> T
     ) async throws -> T {
+        try await settledTransaction(isolation: isolation, setup: setup) { .commit(try await body($0)) }
+    }
+
+    /// As `transaction`, but `body` decides whether its work is committed or rolled back.
+    public func settledTransaction<T>(
+        isolation: IsolationLevel = .readCommitted, setup: String? = nil, _ body: (Connection) async throws -> Settlement<T>
+    ) async throws -> T {
         try await executeScript("BEGIN ISOLATION LEVEL \(isolation.rawValue)" + (setup.map { "; " + $0 } ?? ""))
         do {
-            let result = try await body(self)
-            try await commit()
-            return result
+            switch try await body(self) {
+            case .commit(let value):
+                try await commit()
+                return value
+            case .rollback(let value):
+                try await executeScript("ROLLBACK")
+                return value
+            }
         } catch {
             try? await executeScript("ROLLBACK")
             throw error

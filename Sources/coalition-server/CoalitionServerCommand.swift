@@ -301,7 +301,7 @@ struct SeedDemo: AsyncParsableCommand {
             let outcome: DemoCoalition.Outcome
             do {
                 let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(password)
-                let today = PQDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
+                let today = CalendarDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
                 outcome = try await DemoCoalition.seed(owner: owner, passwordHash: hash, today: today)
                 await owner.close()
             } catch {

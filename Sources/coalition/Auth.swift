@@ -100,7 +100,7 @@ struct Whoami: AsyncParsableCommand {
         let me = try await withClient(server) { (client: APIClient) async throws(ClientError) in try await client.me() }
         switch format.output {
         case .json: try Output.printJSON(me)
-        case .csv: Output.write(Output.csv(header: ["email", "role", "organization"], rows: [[me.user.email, me.role, me.organization.slug]]))
+        case .csv: Output.write(Output.csv(header: ["email", "role", "organization"], rows: [[me.user.email, me.role.rawValue, me.organization.slug]]))
         case .table:
             Output.write("email         \(me.user.email)\nrole          \(me.role)\norganization  \(me.organization.slug)\n")
         }

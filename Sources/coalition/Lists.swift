@@ -130,16 +130,16 @@ struct Standards: AsyncParsableCommand {
 
             """
         if let quorum = s.quorum { out += "quorum      \(quorum)\n" }
-        if !s.allowedActions.isEmpty { out += "actions     \(s.allowedActions.joined(separator: ", "))\n" }
+        if !s.allowedActions.isEmpty { out += "actions     \(s.allowedActions.map(\.rawValue).joined(separator: ", "))\n" }
         if !s.versions.isEmpty {
             out += "\nversions\n" + Output.table(
                 header: ["number", "status", "created_at", "change_note"],
-                rows: s.versions.map { [String($0.number), $0.status, ISO8601DateFormatter().string(from: $0.createdAt), $0.changeNote] })
+                rows: s.versions.map { [String($0.number), $0.status.rawValue, ISO8601DateFormatter().string(from: $0.createdAt), $0.changeNote] })
         }
         if !s.reviews.isEmpty {
             out += "\nreviews\n" + Output.table(
                 header: ["reviewer", "decision", "at", "comment"],
-                rows: s.reviews.map { [$0.reviewerID.uuidString.lowercased(), $0.decision, ISO8601DateFormatter().string(from: $0.at), $0.comment ?? ""] })
+                rows: s.reviews.map { [$0.reviewerID.uuidString.lowercased(), $0.decision.rawValue, ISO8601DateFormatter().string(from: $0.at), $0.comment ?? ""] })
         }
         return out
     }

@@ -16,9 +16,9 @@ struct OutputOption: ParsableArguments {
 struct Column<Item>: Sendable {
     var header: String
     var cell: @Sendable (Item) -> String
-    init(_ header: String, _ cell: @escaping @Sendable (Item) -> String) {
+    init(_ header: String, _ cell: @escaping @Sendable (Item) -> any CustomStringConvertible) {
         self.header = header
-        self.cell = cell
+        self.cell = { cell($0).description }
     }
 }
 

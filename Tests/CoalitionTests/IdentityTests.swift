@@ -14,7 +14,7 @@ struct IdentityTests {
         let pool = try f.db.appPool(size: 1)
         try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
             let store = Store(pool: pool)
-            let member = Actor(
+            let member = Caller(
                 userID: UUID(uuidString: f.users["viewerA"]!)!, organizationID: UUID(uuidString: f.memberA)!,
                 role: .memberViewer, scopes: [.read], tokenID: UUID())
             let (userOrgs, tokenOwners, orgs, audit) = try await store.transaction(as: member) { tx in
@@ -34,7 +34,7 @@ struct IdentityTests {
             #expect(tokenOwners == [member.userID], "only the member's own tokens")
             #expect(orgs == ["member-a"])
             #expect(audit == 0, "members read no audit entries")
-            // Without an actor, nothing at all is visible.
+            // Without a caller, nothing at all is visible.
             let anonymous = try await store.transaction(as: nil) { try await $0.query("SELECT count(*) AS n FROM users")[0].decode("n", as: Int.self) }
             #expect(anonymous == 0)
             // And a write that forgets its permission check is stopped by the policy.

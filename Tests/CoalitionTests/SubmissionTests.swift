@@ -250,21 +250,21 @@ struct SubmissionTests {
         _ = try await p.submit(p.tonnes, report("2026-01-01", "2026-01-31", "1"))
         let pool = try p.f.db.appPool(size: 1)
         try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
-            let outsider = Actor(
+            let outsider = Caller(
                 userID: UUID(uuidString: p.f.users["viewerB"]!)!, organizationID: UUID(uuidString: p.f.memberB)!,
                 role: .memberViewer, scopes: [.read], tokenID: UUID())
-            let insider = Actor(
+            let insider = Caller(
                 userID: UUID(uuidString: p.f.users["viewerA"]!)!, organizationID: UUID(uuidString: p.f.memberA)!,
                 role: .memberViewer, scopes: [.read], tokenID: UUID())
             let store = Store(pool: pool)
-            for (actor, expected) in [(outsider, 0), (insider, 1)] {
-                let counts = try await store.transaction(as: actor) { tx in
+            for (caller, expected) in [(outsider, 0), (insider, 1)] {
+                let counts = try await store.transaction(as: caller) { tx in
                     [try await tx.query("SELECT count(*) AS n FROM projects")[0].decode("n", as: Int.self),
                      try await tx.query("SELECT count(*) AS n FROM submissions")[0].decode("n", as: Int.self),
                      try await tx.query("SELECT count(*) AS n FROM milestones")[0].decode("n", as: Int.self) > 0 ? 1 : 0,
                      try await tx.query("SELECT count(*) AS n FROM milestone_totals")[0].decode("n", as: Int.self) >= 0 ? expected : -1]
                 }
-                #expect(counts == [expected, expected, expected, expected], "\(actor.role) of \(actor.organizationID)")
+                #expect(counts == [expected, expected, expected, expected], "\(caller.role) of \(caller.organizationID)")
             }
         }
         try await p.f.stop()
@@ -325,15 +325,15 @@ struct SubmissionTests {
 
 @Suite("Progress rules (pure)")
 struct ProgressRuleTests {
-    let start = PQDate(iso: "2026-01-01")!
-    let due = PQDate(iso: "2026-12-31")!
+    let start = CalendarDate(iso: "2026-01-01")!
+    let due = CalendarDate(iso: "2026-12-31")!
 
     @Test func forecastStatusesWithFixedDates() {
-        let mid = PQDate(iso: "2026-07-02")!  // half way
+        let mid = CalendarDate(iso: "2026-07-02")!  // half way
         #expect(MilestoneForecast.status(achieved: 100, target: 100, start: start, due: due, today: mid) == .achieved)
         #expect(MilestoneForecast.status(achieved: 60, target: 100, start: start, due: due, today: mid) == .onTrack)
         #expect(MilestoneForecast.status(achieved: 40, target: 100, start: start, due: due, today: mid) == .behind)
-        #expect(MilestoneForecast.status(achieved: 99, target: 100, start: start, due: due, today: PQDate(iso: "2027-01-01")!) == .missed)
+        #expect(MilestoneForecast.status(achieved: 99, target: 100, start: start, due: due, today: CalendarDate(iso: "2027-01-01")!) == .missed)
         #expect(MilestoneForecast.status(achieved: 0, target: 100, start: start, due: due, today: start) == .onTrack)
         #expect(MilestoneForecast.percent(achieved: 1, target: 3) == Decimal(string: "33.33")!)
     }

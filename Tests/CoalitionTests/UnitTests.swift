@@ -1,4 +1,5 @@
 import CoalitionDomain
+import CoalitionModels
 import Foundation
 import PQ
 import Testing
@@ -54,28 +55,28 @@ struct PolicyTests {
     let orgA = UUID()
     let orgB = UUID()
 
-    func actor(_ role: Role, org: UUID? = nil, scopes: Set<TokenScope> = [.read, .write]) -> Actor {
-        Actor(userID: UUID(), organizationID: org ?? orgA, role: role, scopes: scopes, tokenID: UUID())
+    func caller(_ role: Role, org: UUID? = nil, scopes: Set<TokenScope> = [.read, .write]) -> Caller {
+        Caller(userID: UUID(), organizationID: org ?? orgA, role: role, scopes: scopes, tokenID: UUID())
     }
 
     @Test func membersCannotSeeOtherOrganizations() {
         for role in Role.memberRoles {
-            #expect(Policy.readOrganization(actor(role), orgB) == .hidden)
-            #expect(Policy.readOrganization(actor(role), orgA) == .allowed)
-            #expect(Policy.listUsers(actor(role), organizationID: orgB) == .hidden)
+            #expect(Policy.readOrganization(caller(role), orgB) == .hidden)
+            #expect(Policy.readOrganization(caller(role), orgA) == .allowed)
+            #expect(Policy.listUsers(caller(role), organizationID: orgB) == .hidden)
         }
-        #expect(Policy.readOrganization(actor(.auditor, org: orgB), orgA) == .allowed)
+        #expect(Policy.readOrganization(caller(.auditor, org: orgB), orgA) == .allowed)
     }
 
     @Test func readScopeTokensCannotMutate() {
-        let reader = actor(.coalitionAdmin, scopes: [.read])
+        let reader = caller(.coalitionAdmin, scopes: [.read])
         #expect(Policy.createOrganization(reader) != .allowed)
         #expect(Policy.createUser(reader, organizationID: orgA) != .allowed)
-        #expect(Policy.createOrganization(actor(.coalitionAdmin)) == .allowed)
+        #expect(Policy.createOrganization(caller(.coalitionAdmin)) == .allowed)
     }
 
     @Test func memberAdminsHandOutMemberRolesOnly() {
-        let admin = actor(.memberAdmin)
+        let admin = caller(.memberAdmin)
         #expect(Policy.assignRole(admin, .memberEditor))
         #expect(!Policy.assignRole(admin, .coalitionAdmin))
         #expect(!Policy.assignRole(admin, .auditor))
@@ -84,13 +85,13 @@ struct PolicyTests {
         #expect(Policy.updatableUserFields(admin, targetID: admin.userID, targetOrganizationID: orgA, targetRole: .memberAdmin) == ["display_name", "password"])
         #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA, targetRole: .memberViewer) == ["display_name", "password", "role", "status"])
         #expect(Policy.updatableUserFields(admin, targetID: UUID(), targetOrganizationID: orgA, targetRole: .auditor).isEmpty, "not a partner's auditor")
-        #expect(Policy.updatableUserFields(actor(.memberViewer), targetID: UUID(), targetOrganizationID: orgA, targetRole: .memberViewer).isEmpty)
+        #expect(Policy.updatableUserFields(caller(.memberViewer), targetID: UUID(), targetOrganizationID: orgA, targetRole: .memberViewer).isEmpty)
     }
 
     @Test func onlyAdminsAndAuditorsReadTheAuditLog() {
-        #expect(Policy.readAudit(actor(.coalitionAdmin)) == .allowed)
-        #expect(Policy.readAudit(actor(.auditor)) == .allowed)
-        for role in Role.memberRoles { #expect(Policy.readAudit(actor(role)) != .allowed) }
+        #expect(Policy.readAudit(caller(.coalitionAdmin)) == .allowed)
+        #expect(Policy.readAudit(caller(.auditor)) == .allowed)
+        for role in Role.memberRoles { #expect(Policy.readAudit(caller(role)) != .allowed) }
     }
 
     @Test func validationNamesTheProblem() {

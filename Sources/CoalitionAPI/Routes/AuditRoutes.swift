@@ -10,20 +10,14 @@ struct AuditRoutes {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/v1/audit") { request, context in
-                let actor = try context.requireActor()
-                try check(Policy.readAudit(actor), "the audit log")
-                let page = try PageRequest(request)
-                let after = try page.cursor.map { text in
-                    guard let id = Int64(text) else { throw Problems.invalid("cursor", "is not a cursor this server issued") }
-                    return id
-                }
-                let entries = try await env.store.transaction(as: actor) { try await $0.auditEntries(after: after, limit: page.fetchLimit) }
-                return try jsonResponse(page.page(entries) { String($0.id) })
+            .caller(.get, "/v1/audit") { request, context in
+                try check(Policy.readAudit(context.caller), "the audit log")
+                let page = try PageRequest<Int64>.read(request)
+                let entries = try await env.store.transaction(as: context.caller) { try await $0.auditEntries(after: page.after, limit: page.fetchLimit) }
+                return try jsonResponse(page.page(entries) { $0.id })
             },
-            Endpoint(method: .get, path: "/v1/audit/verify") { _, context in
-                let actor = try context.requireActor()
-                try check(Policy.readAudit(actor), "the audit log")
+            .caller(.get, "/v1/audit/verify") { _, context in
+                try check(Policy.readAudit(context.caller), "the audit log")
                 return try jsonResponse(try await env.store.verifyAudit())
             },
         ]

@@ -11,10 +11,10 @@ struct HealthRoutes {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/health/live") { _, _ in
+            .anyone(.get, "/health/live") { _, _ in
                 try jsonResponse(HealthStatus(status: "live", version: CoalitionVersion.current))
             },
-            Endpoint(method: .get, path: "/health/ready") { _, context in
+            .anyone(.get, "/health/ready") { _, context in
                 try await ready(context: context)
             },
         ]

@@ -7,7 +7,7 @@ struct MetricsRoutes {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/metrics") { _, _ in
+            .anyone(.get, "/metrics") { _, _ in
                 Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

@@ -5,7 +5,7 @@ import Hummingbird
 struct OpenAPIRoutes {
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/openapi.yaml") { _, _ in
+            .anyone(.get, "/openapi.yaml") { _, _ in
                 Response(
                     status: .ok, headers: [.contentType: "application/yaml"],
                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))

@@ -9,174 +9,136 @@ import PQ
 struct StandardRoutes {
     let env: APIEnvironment
 
-    static let categories = ["product", "packaging", "logistics", "materials", "energy", "other"]
-    static let statuses = ["draft", "in_review", "approved", "published", "withdrawn"]
-    static let bodyLimit = 1...200_000
-
     var endpoints: [Endpoint] {
         [
-            Endpoint(method: .get, path: "/v1/standards") { request, context in try await list(request, context) },
-            Endpoint(method: .post, path: "/v1/standards") { request, context in try await create(request, context) },
-            Endpoint(method: .get, path: "/v1/standards/{id}") { _, context in
-                let standard = try await visible(context)
-                return try jsonResponse(standard)
+            .anyone(.get, "/v1/standards", list),
+            .writer(.post, "/v1/standards", create),
+            .anyone(.get, "/v1/standards/{id}") { _, context in
+                try jsonResponse(try await visible(context.caller, id: try context.uuid("id", what: "the standard")))
             },
-            Endpoint(method: .post, path: "/v1/standards/{id}/versions") { request, context in try await draft(request, context) },
-            Endpoint(method: .post, path: "/v1/standards/{id}/submit") { _, context in try await step(context, .submit) },
-            Endpoint(method: .post, path: "/v1/standards/{id}/reviews") { request, context in try await review(request, context) },
-            Endpoint(method: .post, path: "/v1/standards/{id}/publish") { _, context in try await step(context, .publish) },
-            Endpoint(method: .post, path: "/v1/standards/{id}/withdraw") { _, context in try await step(context, .withdraw) },
-            Endpoint(method: .get, path: "/v1/standards/{id}/adoptions") { _, context in
-                _ = try context.requireActor()
-                let standard = try await visible(context)
-                let list = try await env.store.transaction(as: context.actor) { try await $0.adoptions(standard: standard.id, organization: nil) }
-                return try jsonResponse(list)
+            .writer(.post, "/v1/standards/{id}/versions") { request, context in
+                let seen = try await authorize(context, .newVersion)
+                let draft = try await StandardDraft.read(request, limit: context.bodyLimit)
+                let standard = try await apply(.newVersion, to: seen, as: context.caller) { tx, s, caller in
+                    _ = try await tx.saveDraft(s, body: draft.body, changeNote: draft.changeNote, caller: caller)
+                }
+                return try jsonResponse(standard, status: .created)
             },
-            Endpoint(method: .post, path: "/v1/standards/{id}/adoptions") { request, context in try await adopt(request, context) },
-            Endpoint(method: .get, path: "/v1/organizations/{id}/adoptions") { _, context in
-                let actor = try context.requireActor()
+            .writer(.post, "/v1/standards/{id}/submit") { _, context in
+                try jsonResponse(try await step(context, .submit) { tx, s, _ in try await tx.submitStandard(s) })
+            },
+            .writer(.post, "/v1/standards/{id}/reviews") { request, context in
+                let seen = try await authorize(context, .review)
+                let decision = try await ReviewDecision.read(request, limit: context.bodyLimit)
+                let quorum = env.settings.approvalQuorum
+                let standard = try await apply(.review, to: seen, as: context.caller) { tx, s, caller in
+                    _ = try await tx.castReview(s, decision: decision.verdict, comment: decision.comment, configuredQuorum: quorum, caller: caller)
+                }
+                return try jsonResponse(standard, status: .created)
+            },
+            .writer(.post, "/v1/standards/{id}/publish") { _, context in
+                try jsonResponse(try await step(context, .publish) { tx, s, _ in try await tx.publishStandard(s) })
+            },
+            .writer(.post, "/v1/standards/{id}/withdraw") { _, context in
+                try jsonResponse(try await step(context, .withdraw) { tx, s, _ in try await tx.withdrawStandard(s) })
+            },
+            .caller(.get, "/v1/standards/{id}/adoptions") { _, context in
+                let standard = try await visible(context.caller, id: try context.uuid("id", what: "the standard"))
+                return try jsonResponse(try await env.store.transaction(as: context.caller) { try await $0.adoptions(standard: standard.id, organization: nil) })
+            },
+            .writer(.post, "/v1/standards/{id}/adoptions", adopt),
+            .caller(.get, "/v1/organizations/{id}/adoptions") { _, context in
                 let id = try context.uuid("id", what: "the organization")
-                try check(Policy.readOrganization(actor, id), "the organization")
-                return try jsonResponse(try await env.store.transaction(as: actor) { try await $0.adoptions(standard: nil, organization: id) })
+                try check(Policy.readOrganization(context.caller, id), "the organization")
+                return try jsonResponse(try await env.store.transaction(as: context.caller) { try await $0.adoptions(standard: nil, organization: id) })
             },
         ]
     }
 
-    /// The standard named by `{id}` as the caller may see it (404 otherwise).
-    func visible(_ context: AppRequestContext) async throws -> Standard {
-        let id = try context.uuid("id", what: "the standard")
+    /// The standard as the caller may see it (404 otherwise); anonymous callers see published ones.
+    func visible(_ caller: Caller?, id: UUID) async throws -> Standard {
         let quorum = env.settings.approvalQuorum
-        guard let standard = try await env.store.transaction(as: context.actor, { try await $0.standard(id: id, quorum: quorum) }) else {
+        guard let standard = try await env.store.transaction(as: caller, { try await $0.standard(id: id, quorum: quorum) }) else {
             throw Problems.notFound("the standard")
         }
         return standard
     }
 
     func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let page = try PageRequest(request)
-        let q = request.uri.queryParameters
-        var filter = StandardFilter()
-        var errors: [Problem.FieldError] = []
-        if let s = q.get("status"), !s.isEmpty {
-            if Self.statuses.contains(s) { filter.status = s } else { errors.append(.init(field: "status", message: "must be one of \(Self.statuses.joined(separator: ", "))")) }
-        }
-        if let c = q.get("category"), !c.isEmpty {
-            if Self.categories.contains(c) { filter.category = c } else { errors.append(.init(field: "category", message: "must be one of \(Self.categories.joined(separator: ", "))")) }
-        }
-        if let i = q.get("issuer"), !i.isEmpty {
-            if let id = UUID(uuidString: i) { filter.issuer = id } else { errors.append(.init(field: "issuer", message: "must be an organization id")) }
-        }
-        if !errors.isEmpty { throw Problems.invalid(errors) }
-        let f = filter
-        let rows = try await env.store.transaction(as: context.actor) { try await $0.standards(f, after: page.cursor, limit: page.fetchLimit) }
-        return try jsonResponse(page.page(rows) { $0.code })
+        let query = try StandardQuery(request)
+        let rows = try await env.store.transaction(as: context.caller) { try await $0.standards(query.filter, after: query.page.after, limit: query.page.fetchLimit) }
+        return try jsonResponse(query.page.page(rows) { $0.code })
     }
 
-    func create(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let actor = try context.requireActor()
-        try check(Policy.createStandard(actor), "the standard")
-        var body = try await JSONBody.read(request, context: context, allowed: ["title", "category", "issuers", "body", "change_note"])
-        let title = body.string("title", required: true) { Validate.text($0, 1...200) }
-        let category = body.string("category", required: true) { Self.categories.contains($0) ? nil : "must be one of \(Self.categories.joined(separator: ", "))" }
-        let issuerTexts = body.strings("issuers") ?? []
-        let text = body.string("body", required: true) { Self.bodyLimit.contains($0.count) ? nil : "must be 1 to 200000 characters" }
-        let note = body.string("change_note") { $0.count <= 2000 ? nil : "must be at most 2000 characters" } ?? ""
-        var issuers: [UUID] = []
-        for t in issuerTexts {
-            if let id = UUID(uuidString: t) { issuers.append(id) } else { body.fail("issuers", "must hold organization ids") }
-        }
-        // A member's own organization is an issuer of what it creates.
-        if actor.role != .coalitionAdmin, !issuers.contains(actor.organizationID) { issuers.append(actor.organizationID) }
-        if issuers.isEmpty { body.fail("issuers", "must name at least one issuing organization") }
-        try body.finish()
-        let chosen = Array(Set(issuers)).sorted { $0.uuidString < $1.uuidString }
+    func create(_ request: Request, _ context: CallerContext) async throws -> Response {
+        let caller = context.caller
+        try check(Policy.createStandard(caller), "the standard")
+        let new = try await NewStandard.read(request, limit: context.bodyLimit, caller: caller)
         let quorum = env.settings.approvalQuorum
-        let standard = try await env.store.transaction(as: actor) { tx -> Standard in
+        let standard = try await env.store.transaction(as: caller) { tx -> Standard? in
             // Issuers must be active members or partners. A member cannot read other
             // organizations, so this asks a function that answers only yes or no.
-            for issuer in chosen {
-                let issuable = try await tx.isIssuableOrganization(issuer)
-                if !issuable {
-                    throw Problems.invalid("issuers", "\(issuer.uuidString.lowercased()) is not an active member or partner organization")
-                }
+            for issuer in new.issuers where !(try await tx.isIssuableOrganization(issuer)) {
+                throw Problems.invalid("issuers", "\(issuer.uuidString.lowercased()) is not an active member or partner organization")
             }
-            let id = try await tx.createStandard(title: title!, category: category!, issuers: chosen, body: text!, changeNote: note, actor: actor)
-            return try await tx.standard(id: id, quorum: quorum)!
+            let id = try await tx.createStandard(
+                title: new.title, category: new.category, issuers: new.issuers, body: new.body, changeNote: new.changeNote, caller: caller)
+            return try await tx.standard(id: id, quorum: quorum)
         }
+        guard let standard else { throw Problems.notFound("the standard") }
         return try jsonResponse(standard, status: .created, headers: [.location: "/v1/standards/\(standard.id.uuidString.lowercased())"])
     }
 
-    /// Checks visibility, the actor's right and the lifecycle, with the standard locked.
-    func locked<T: Sendable>(
-        _ context: AppRequestContext, _ action: StandardAction, _ body: @Sendable (StoreTransaction, LockedStandard, Actor) async throws -> T
-    ) async throws -> (T, Standard) {
-        let actor = try context.requireActor()
-        let visibleStandard = try await visible(context)
-        let isIssuer = visibleStandard.issuers.contains(actor.organizationID)
+    /// A lifecycle step without a body: `authorize`, then `apply`.
+    func step(
+        _ context: CallerContext, _ action: StandardAction, _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
+    ) async throws -> Standard {
+        try await apply(action, to: try await authorize(context, action), as: context.caller, body)
+    }
+
+    /// The standard named by `{id}`, if the caller sees it (404) and may take `action` on it
+    /// (403): asked before a body is read.
+    func authorize(_ context: CallerContext, _ action: StandardAction) async throws -> Standard {
+        let caller = context.caller
+        let seen = try await visible(caller, id: try context.uuid("id", what: "the standard"))
         switch action {
-        case .newVersion, .submit: try check(Policy.editStandard(actor, isIssuer: isIssuer), "the standard")
-        case .review, .publish, .withdraw: try check(Policy.governStandard(actor), "the standard")
+        case .newVersion, .submit: try check(Policy.editStandard(caller, isIssuer: seen.issuers.contains(caller.organizationID)), "the standard")
+        case .review, .publish, .withdraw: try check(Policy.governStandard(caller), "the standard")
         }
+        return seen
+    }
+
+    /// Runs `body` with the standard locked, if its state allows `action` (409 otherwise), and
+    /// answers the standard as it is then.
+    func apply(
+        _ action: StandardAction, to seen: Standard, as caller: Caller, _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
+    ) async throws -> Standard {
         let quorum = env.settings.approvalQuorum
-        return try await env.store.transaction(as: actor) { tx in
-            guard let s = try await tx.lockStandard(id: visibleStandard.id) else { throw Problems.notFound("the standard") }
-            guard s.state.allowedActions.contains(action) else {
-                throw Problem(status: 409, title: "Conflict", detail: s.state.refusal(action), type: "urn:coalition:problem:illegal-transition")
-            }
-            let result = try await body(tx, s, actor)
-            return (result, try await tx.standard(id: s.id, quorum: quorum)!)
+        let standard = try await env.store.transaction(as: caller) { tx -> Standard? in
+            guard let s = try await tx.lockStandard(id: seen.id) else { throw Problems.notFound("the standard") }
+            guard s.state.allowedActions.contains(action) else { throw Problems.illegalTransition(s.state.refusal(action)) }
+            try await body(tx, s, caller)
+            return try await tx.standard(id: s.id, quorum: quorum)
         }
+        guard let standard else { throw Problems.notFound("the standard") }
+        return standard
     }
 
-    func draft(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        var body = try await JSONBody.read(request, context: context, allowed: ["body", "change_note"])
-        let text = body.string("body", required: true) { Self.bodyLimit.contains($0.count) ? nil : "must be 1 to 200000 characters" }
-        let note = body.string("change_note") { $0.count <= 2000 ? nil : "must be at most 2000 characters" } ?? ""
-        try body.finish()
-        let (_, standard) = try await locked(context, .newVersion) { tx, s, actor in
-            try await tx.saveDraft(s, body: text!, changeNote: note, actor: actor)
-        }
-        return try jsonResponse(standard, status: .created)
-    }
-
-    func step(_ context: AppRequestContext, _ action: StandardAction) async throws -> Response {
-        let (_, standard) = try await locked(context, action) { tx, s, _ in
-            switch action {
-            case .submit: try await tx.submitStandard(s)
-            case .publish: try await tx.publishStandard(s)
-            case .withdraw: try await tx.withdrawStandard(s)
-            default: break
-            }
-        }
-        return try jsonResponse(standard)
-    }
-
-    func review(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let ballot = try await ReviewDecision.read(request, context: context)
-        let quorum = env.settings.approvalQuorum
-        let (_, standard) = try await locked(context, .review) { tx, s, actor in
-            try await tx.castReview(s, decision: ballot.approve ? "approve" : "reject", comment: ballot.comment, configuredQuorum: quorum, actor: actor)
-        }
-        return try jsonResponse(standard, status: .created)
-    }
-
-    func adopt(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let actor = try context.requireActor()
-        let standard = try await visible(context)
-        try check(Policy.adopt(actor), "the standard")
-        var body = try await JSONBody.read(request, context: context, allowed: ["version_number", "adopted_on", "evidence_url"])
-        let version = body.integer("version_number", required: true, range: 1...1_000_000)
-        let adoptedOn = body.date("adopted_on", required: true)
-        let evidence = body.string("evidence_url") { ($0.hasPrefix("https://") || $0.hasPrefix("http://")) && $0.count <= 2000 ? nil : "must be an http or https URL of at most 2000 characters" }
-        try body.finish()
-        let adoption = try await env.store.transaction(as: actor) { tx -> Adoption in
-            let status = try await tx.versionStatus(standard: standard.id, number: version!)
+    func adopt(_ request: Request, _ context: CallerContext) async throws -> Response {
+        let caller = context.caller
+        let standard = try await visible(caller, id: try context.uuid("id", what: "the standard"))
+        try check(Policy.adopt(caller), "the standard")
+        let new = try await NewAdoption.read(request, limit: context.bodyLimit)
+        let adoption = try await env.store.transaction(as: caller) { tx -> Adoption in
+            let status = try await tx.versionStatus(standard: standard.id, number: new.version)
             guard status == .published else {
-                throw Problems.invalid("version_number", "version \(version!) of \(standard.code) is \(status?.rawValue ?? "not a version of it"); only the published version can be adopted")
+                throw Problems.invalid(
+                    "version_number",
+                    "version \(new.version) of \(standard.code) is \(status?.rawValue ?? "not a version of it"); only the published version can be adopted")
             }
-            guard let adoption = try await tx.adopt(standard: standard.id, version: version!, adoptedOn: adoptedOn!, evidenceURL: evidence, actor: actor) else {
-                throw Problem(status: 409, title: "Conflict", detail: "your organization adopted version \(version!) of \(standard.code) already",
-                              type: "urn:coalition:problem:conflict")
+            guard let adoption = try await tx.adopt(standard: standard.id, version: new.version, adoptedOn: new.adoptedOn, evidenceURL: new.evidenceURL, caller: caller) else {
+                throw Problem(status: 409, title: "Conflict", detail: "your organization adopted version \(new.version) of \(standard.code) already",
+                              type: Problems.conflictType)
             }
             return adoption
         }

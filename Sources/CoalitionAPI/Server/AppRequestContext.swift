@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the request id, the body
-/// limit (set by the first middleware from the settings), the client address and the actor.
+/// limit (set by the first middleware from the settings), the client address and the caller.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The `X-Request-ID` received or generated; echoed in the response and in problem bodies.
@@ -13,7 +13,7 @@ public struct AppRequestContext: RequestContext {
     /// The peer's IP address (no proxy headers are trusted), for login throttling and audit.
     public let clientAddress: String
     /// The authenticated caller; nil for anonymous requests.
-    public var actor: Actor?
+    public var caller: Caller?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

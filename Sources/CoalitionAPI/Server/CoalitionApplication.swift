@@ -48,6 +48,18 @@ struct AuditSealerService: Service {
     }
 }
 
+extension Endpoint {
+    /// Admits the caller by the route's audience (401/403 before any of the body is read),
+    /// then runs the handler, through `Idempotency-Key` replay for a writer's POST.
+    func respond(to request: Request, context: AppRequestContext, replays: IdempotentReplay) async throws -> Response {
+        let caller = try audience.admit(context)
+        if audience == .writer, method == .post, let caller, let key = request.headers[.idempotencyKey] {
+            return try await replays.respond(to: request, key: key, caller: caller, context: context, handler: handler)
+        }
+        return try await handler(request, context)
+    }
+}
+
 /// Builds the HTTP application: routes, middleware and services.
 public enum CoalitionApplication {
     /// Every route the server answers, for the 405 check and the OpenAPI agreement test.
@@ -83,11 +95,10 @@ public enum CoalitionApplication {
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
         router.add(middleware: AuthenticationMiddleware(store: env.store))
-        router.add(middleware: IdempotencyMiddleware(store: env.store))
+        let replays = IdempotentReplay(store: env.store)
         for endpoint in endpoints {
-            let handler = endpoint.handler
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
-                try await handler(request, context)
+                try await endpoint.respond(to: request, context: context, replays: replays)
             }
         }
         return Application(

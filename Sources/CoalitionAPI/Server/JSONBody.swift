@@ -2,16 +2,17 @@ import CoalitionDomain
 import CoalitionModels
 import Foundation
 import Hummingbird
-import PQ
 
 /// A JSON object body read strictly: malformed JSON is 400; unknown fields, wrong types and
-/// invalid values are collected and answered together as one 422 naming every field.
+/// invalid values are collected and answered together as one 422 naming every field. Each
+/// request's body type reads its fields through one of these, then `finish` hands it the
+/// required ones unwrapped, or throws the 422.
 struct JSONBody {
     private let fields: [String: JSONValue]
     private(set) var errors: [Problem.FieldError] = []
 
-    static func read(_ request: Request, context: AppRequestContext, allowed: Set<String>) async throws -> JSONBody {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+    static func read(_ request: Request, limit: Int, allowed: Set<String>) async throws -> JSONBody {
+        let buffer = try await request.body.collect(upTo: limit)
         let data = Data(buffer.readableBytesView)
         let value: JSONValue
         do {
@@ -62,10 +63,45 @@ struct JSONBody {
     where E.RawValue == String {
         guard let text = string(key, required: required) else { return nil }
         guard let value = E(rawValue: text) else {
-            fail(key, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            fail(key, "must be one of \(E.spellings)")
             return nil
         }
         return value
+    }
+
+    /// An array of enumeration values; nil when absent.
+    mutating func enumerations<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) -> [E]? where E.RawValue == String {
+        guard let texts = strings(key) else { return nil }
+        var values: [E] = []
+        for text in texts {
+            guard let value = E(rawValue: text) else {
+                fail(key, "must hold only \(E.spellings)")
+                return nil
+            }
+            values.append(value)
+        }
+        return values
+    }
+
+    /// A UUID given as a string; `what` names it in the message ("an organization id").
+    mutating func uuid(_ key: String, required: Bool = false, _ what: String) -> UUID? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let id = UUID(uuidString: text) else {
+            fail(key, "must be \(what)")
+            return nil
+        }
+        return id
+    }
+
+    /// An array of UUIDs given as strings; `what` names them ("organization ids").
+    mutating func uuids(_ key: String, _ what: String) -> [UUID]? {
+        guard let texts = strings(key) else { return nil }
+        let ids = texts.compactMap { UUID(uuidString: $0) }
+        guard ids.count == texts.count else {
+            fail(key, "must hold \(what)")
+            return nil
+        }
+        return ids
     }
 
     mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
@@ -84,9 +120,9 @@ struct JSONBody {
         return int
     }
 
-    mutating func date(_ key: String, required: Bool = false) -> PQDate? {
+    mutating func date(_ key: String, required: Bool = false) -> CalendarDate? {
         guard let text = string(key, required: required) else { return nil }
-        guard let date = PQDate(iso: text) else {
+        guard let date = CalendarDate(iso: text) else {
             fail(key, "must be a date as YYYY-MM-DD")
             return nil
         }
@@ -168,5 +204,17 @@ struct JSONBody {
     /// Throws the collected 422, if any.
     func finish() throws {
         if !errors.isEmpty { throw Problems.invalid(errors) }
+    }
+
+    /// Throws the collected 422, if any; else returns the required fields, unwrapped. (A
+    /// required field that is missing was reported, so with no errors every one is present.)
+    func finish<each Field>(_ required: repeat (each Field)?) throws -> (repeat each Field) {
+        try finish()
+        return (repeat try Self.present(each required))
+    }
+
+    private static func present<Field>(_ value: Field?) throws -> Field {
+        guard let value else { throw Problem(status: 500, title: "Internal Server Error", detail: "a required field was not read") }
+        return value
     }
 }

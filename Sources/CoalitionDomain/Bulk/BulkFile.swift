@@ -1,10 +1,37 @@
 import CoalitionModels
 import Foundation
 
+/// The formats of a bulk file (SPEC §4).
+public enum BulkFormat: String, Sendable, CaseIterable {
+    case csv, ndjson
+
+    public var contentType: String { self == .csv ? "text/csv" : "application/x-ndjson" }
+
+    /// The format a `Content-Type` names, if any.
+    public init?(contentType: String) {
+        let type = contentType.lowercased()
+        if type.hasPrefix("text/csv") { self = .csv } else if type.hasPrefix("application/x-ndjson") { self = .ndjson } else { return nil }
+    }
+}
+
+/// The columns of SPEC §4.
+public enum BulkColumns {
+    /// In the order the SPEC lists them (the order of NDJSON rows written back as CSV).
+    public static let ordered = [
+        "project", "milestone", "organization", "period_start", "period_end", "value", "unit", "notes", "evidence_url", "external_ref",
+    ]
+    public static let all = Set(ordered)
+    public static let required: Set<String> = ["project", "milestone", "period_start", "period_end", "value", "unit"]
+}
+
 /// One data row of a bulk upload, by column name, with its line number in the file.
 public struct BulkRow: Sendable, Equatable {
     public var line: Int
     public var fields: [String: String]
+    public init(line: Int, fields: [String: String]) {
+        self.line = line
+        self.fields = fields
+    }
 }
 
 /// Why a bulk file cannot be read at all (as opposed to a row that is invalid).
@@ -21,135 +48,347 @@ public struct BulkFileError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String { "line \(line): \(message)" }
 }
 
-/// The columns of SPEC §4.
-public enum BulkColumns {
-    public static let all: Set<String> = [
-        "project", "milestone", "organization", "period_start", "period_end", "value", "unit", "notes", "evidence_url", "external_ref",
-    ]
-    public static let required: Set<String> = ["project", "milestone", "period_start", "period_end", "value", "unit"]
+/// One record of a bulk file: a CSV record (which may span lines inside quotes) or an NDJSON
+/// line, without its line end.
+public struct BulkRecord: Sendable, Equatable {
+    /// The file line the record starts on (a CSV header is line 1).
+    public var line: Int
+    /// The physical lines it spans.
+    public var lineCount: Int
+    /// Its bytes; empty when the record was longer than the limit.
+    public var bytes: [UInt8]
+    /// Longer than the splitter's limit: its bytes were dropped as they arrived.
+    public var oversized: Bool
 }
 
-/// RFC 4180 CSV: quoted fields with embedded commas, quotes and newlines, CRLF or LF, an
-/// optional UTF-8 BOM, a header row naming the columns in any order. Line numbers count the
-/// header as line 1 and follow physical lines (a quoted newline moves the count on).
-public enum CSVFile {
-    public static func parse(_ bytes: [UInt8]) throws(BulkFileError) -> [BulkRow] {
-        var records: [(line: Int, fields: [String])] = []
-        var i = 0
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
-        var line = 1
-        var field: [UInt8] = []
-        var fields: [String] = []
-        var recordLine = 1
-        var inQuotes = false
-        var atFieldStart = true
-        var sawAnything = false
-        func endField() throws(BulkFileError) {
-            guard let text = String(validating: field, as: UTF8.self) else { throw BulkFileError(line: line, message: "is not valid UTF-8") }
-            fields.append(text)
-            field.removeAll(keepingCapacity: true)
-            atFieldStart = true
-        }
-        while i < bytes.count {
-            let c = bytes[i]
-            if inQuotes {
-                if c == UInt8(ascii: "\"") {
-                    if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\"") { field.append(c); i += 2; continue }
-                    inQuotes = false
-                    i += 1
-                    if i < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[i]) {
-                        throw BulkFileError(line: line, message: "a quoted field must end at a comma or the end of the line")
-                    }
-                    continue
-                }
-                if c == UInt8(ascii: "\n") { line += 1 }
-                field.append(c)
-                i += 1
-                continue
+/// Splits a bulk file into records as its bytes arrive, holding at most one record of at most
+/// `maxRecordBytes` (longer records are marked and their bytes dropped, so a hostile file costs
+/// no more memory than a valid one). CSV follows RFC 4180's quoting, so a quoted line end stays
+/// inside its record; a UTF-8 BOM at the start is skipped; CRLF and LF both end a line; blank
+/// records are skipped but counted as lines.
+public struct BulkRecordSplitter: Sendable {
+    public let format: BulkFormat
+    public let maxRecordBytes: Int
+
+    enum CSVState { case fieldStart, unquoted, quoted, quoteInQuoted }
+
+    private var current: [UInt8] = []
+    private var oversized = false
+    private var line = 1
+    private var newlines = 0
+    private var state = CSVState.fieldStart
+    /// The first bytes of the file, until it is known whether they are a BOM.
+    private var head: [UInt8]? = []
+
+    public init(format: BulkFormat, maxRecordBytes: Int = BulkLimits.recordBytes) {
+        self.format = format
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    /// Feeds the next bytes of the file; `emit` receives every record they complete.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (BulkRecord) throws -> Void) rethrows {
+        if var pending = head {
+            let take = min(bytes.count, 3 - pending.count)
+            pending.append(contentsOf: bytes[0..<take])
+            guard pending.count == 3 else {
+                head = pending
+                return
             }
-            switch c {
-            case UInt8(ascii: "\""):
-                guard atFieldStart, field.isEmpty else { throw BulkFileError(line: line, message: "a quote inside an unquoted field") }
-                inQuotes = true
-                atFieldStart = false
-                sawAnything = true
-            case UInt8(ascii: ","):
-                try endField()
-                sawAnything = true
-            case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                if c == UInt8(ascii: "\r"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
-                if sawAnything || !fields.isEmpty || !field.isEmpty {
-                    try endField()
-                    records.append((recordLine, fields))
+            head = nil
+            try scanHead(pending, emit)
+            try scan(UnsafeRawBufferPointer(rebasing: bytes[take...]), emit)
+            return
+        }
+        try scan(bytes, emit)
+    }
+
+    /// The first bytes of the file, without a UTF-8 byte order mark.
+    private mutating func scanHead(_ head: [UInt8], _ emit: (BulkRecord) throws -> Void) rethrows {
+        let start = head.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        try Array(head[start...]).withUnsafeBytes { try scan($0, emit) }
+    }
+
+    public mutating func feed(_ bytes: [UInt8], _ emit: (BulkRecord) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { try feed($0, emit) }
+    }
+
+    /// Ends the file: a last record without a line end is emitted.
+    public mutating func finish(_ emit: (BulkRecord) throws -> Void) rethrows {
+        if let pending = head {
+            head = nil
+            try scanHead(pending, emit)
+        }
+        if !current.isEmpty || oversized || newlines > 0 || state == .quoted { try endRecord(emit) }
+    }
+
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer, _ emit: (BulkRecord) throws -> Void) rethrows {
+        let newline = UInt8(ascii: "\n")
+        let quote = UInt8(ascii: "\"")
+        let comma = UInt8(ascii: ",")
+        var runStart = 0
+        var i = 0
+        let csv = format == .csv
+        while i < bytes.count {
+            let b = bytes[i]
+            var ends = false
+            if csv {
+                switch state {
+                case .fieldStart:
+                    if b == quote { state = .quoted } else if b == newline { ends = true } else if b != comma { state = .unquoted }
+                case .unquoted:
+                    if b == comma { state = .fieldStart } else if b == newline { ends = true }
+                case .quoted:
+                    if b == quote { state = .quoteInQuoted } else if b == newline { newlines += 1 }
+                case .quoteInQuoted:
+                    if b == quote { state = .quoted } else if b == comma { state = .fieldStart } else if b == newline { ends = true } else {
+                        state = .unquoted
+                    }
                 }
-                fields.removeAll()
-                sawAnything = false
-                line += 1
-                recordLine = line
-            default:
-                field.append(c)
-                atFieldStart = false
-                sawAnything = true
+            } else {
+                ends = b == newline
+            }
+            if ends {
+                append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
+                try endRecord(emit)
+                runStart = i + 1
             }
             i += 1
         }
-        if inQuotes { throw BulkFileError(line: recordLine, message: "a quoted field is not closed") }
-        if sawAnything || !fields.isEmpty || !field.isEmpty {
-            try endField()
-            records.append((recordLine, fields))
+        append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard !oversized, !bytes.isEmpty else { return }
+        if current.count + bytes.count > maxRecordBytes {
+            oversized = true
+            current = []
+        } else {
+            current.append(contentsOf: bytes)
         }
-        guard let header = records.first else { throw BulkFileError(line: 1, message: "the file is empty; a header row is required") }
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    private mutating func endRecord(_ emit: (BulkRecord) throws -> Void) rethrows {
+        if current.last == UInt8(ascii: "\r") { current.removeLast() }
+        let blank = !oversized && (format == .csv ? current.isEmpty : current.allSatisfy { $0 == 0x20 || $0 == 0x09 })
+        let record = BulkRecord(line: line, lineCount: newlines + 1, bytes: current, oversized: oversized)
+        line += newlines + 1
+        current.removeAll(keepingCapacity: true)
+        oversized = false
+        newlines = 0
+        state = .fieldStart
+        if !blank { try emit(record) }
+    }
+}
+
+/// The limits of one bulk record and its fields.
+public enum BulkLimits {
+    /// Bytes of one record (a CSV record or an NDJSON line): a valid row, with its 2,000
+    /// characters of notes and of evidence URL, fits in well under this.
+    public static let recordBytes = 65_536
+    /// Columns of a header.
+    public static let columns = 32
+}
+
+/// The fields of one CSV record (RFC 4180): quoted fields may hold commas, doubled quotes and
+/// line ends. Returns the reason when the record is malformed.
+public enum CSVRecord {
+    public static func fields(_ bytes: [UInt8]) -> Result<[String], BulkRecordProblem> {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var i = 0
+        func end() -> BulkRecordProblem? {
+            guard let text = String(validating: field, as: UTF8.self) else { return .notUTF8 }
+            fields.append(text)
+            field.removeAll(keepingCapacity: true)
+            return nil
+        }
+        while true {
+            // At the start of a field.
+            if i < bytes.count, bytes[i] == quote {
+                i += 1
+                var closed = false
+                while i < bytes.count {
+                    if bytes[i] == quote {
+                        if i + 1 < bytes.count, bytes[i + 1] == quote {
+                            field.append(quote)
+                            i += 2
+                            continue
+                        }
+                        closed = true
+                        i += 1
+                        break
+                    }
+                    field.append(bytes[i])
+                    i += 1
+                }
+                guard closed else { return .failure(.unclosedQuote) }
+                guard i == bytes.count || bytes[i] == comma else { return .failure(.textAfterQuote) }
+            } else {
+                while i < bytes.count, bytes[i] != comma {
+                    if bytes[i] == quote { return .failure(.quoteInUnquotedField) }
+                    field.append(bytes[i])
+                    i += 1
+                }
+            }
+            if let problem = end() { return .failure(problem) }
+            if i == bytes.count { return .success(fields) }
+            i += 1  // the comma
+        }
+    }
+}
+
+/// Why one record cannot be read as a row.
+public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    case unclosedQuote, textAfterQuote, quoteInUnquotedField, notUTF8
+    case fieldCount(found: Int, expected: Int)
+    case tooLong(limit: Int)
+    case notJSON(String)
+    case notAnObject
+    case unknownKey(String)
+    case notAString(String)
+
+    public var description: String {
+        switch self {
+        case .unclosedQuote: "a quoted field is not closed"
+        case .textAfterQuote: "a quoted field must end at a comma or the end of the line"
+        case .quoteInUnquotedField: "a quote inside an unquoted field"
+        case .notUTF8: "is not valid UTF-8"
+        case .fieldCount(let found, let expected): "has \(found) fields; the header has \(expected)"
+        case .tooLong(let limit): "is longer than \(limit) bytes"
+        case .notJSON(let reason): "is not valid JSON: \(reason)"
+        case .notAnObject: "must be a JSON object"
+        case .unknownKey(let key): "unknown key \"\(key)\"; keys are \(BulkColumns.all.sorted().joined(separator: ", "))"
+        case .notAString(let key): "\(key) must be a string or a number"
+        }
+    }
+
+    /// The column a problem is about, if it names one.
+    public var field: String? {
+        switch self {
+        case .unknownKey(let key), .notAString(let key): key
+        default: nil
+        }
+    }
+}
+
+/// What one record of a bulk file is.
+public enum BulkEntry: Sendable, Equatable {
+    case header([String])
+    case row(BulkRow)
+    /// A record that is not a row, with its line.
+    case unreadable(Int, BulkRecordProblem)
+}
+
+/// Turns the records of a bulk file into rows: the CSV header names the columns (any order,
+/// unknown or missing columns refuse the whole file); each later record becomes a row, or a
+/// problem with its line when it cannot be read.
+public struct BulkRowReader: Sendable {
+    public let format: BulkFormat
+    /// The CSV header's column names, once read.
+    public private(set) var columns: [String]?
+
+    public init(format: BulkFormat) {
+        self.format = format
+    }
+
+    /// The header's columns, a row, or why the record is not a row. Throws only for a header
+    /// that cannot be used.
+    public mutating func read(_ record: BulkRecord) throws(BulkFileError) -> BulkEntry {
+        if format == .csv, columns == nil {
+            let names = try Self.header(record)
+            columns = names
+            return .header(names)
+        }
+        if record.oversized { return .unreadable(record.line, .tooLong(limit: BulkLimits.recordBytes)) }
+        switch format {
+        case .csv:
+            let names = columns ?? []
+            switch CSVRecord.fields(record.bytes) {
+            case .failure(let problem): return .unreadable(record.line, problem)
+            case .success(let values):
+                guard values.count == names.count else {
+                    return .unreadable(record.line, .fieldCount(found: values.count, expected: names.count))
+                }
+                var fields: [String: String] = [:]
+                for (name, value) in zip(names, values) where !value.isEmpty { fields[name] = value }
+                return .row(BulkRow(line: record.line, fields: fields))
+            }
+        case .ndjson:
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(record.bytes)
+            } catch {
+                return .unreadable(record.line, .notJSON(error.reason))
+            }
+            guard case .object(let object) = value else { return .unreadable(record.line, .notAnObject) }
+            var fields: [String: String] = [:]
+            for (key, v) in object {
+                guard BulkColumns.all.contains(key) else { return .unreadable(record.line, .unknownKey(key)) }
+                switch v {
+                case .null: continue
+                case .string(let s): fields[key] = s
+                case .number(let n): fields[key] = n
+                default: return .unreadable(record.line, .notAString(key))
+                }
+            }
+            return .row(BulkRow(line: record.line, fields: fields))
+        }
+    }
+
+    /// Whether a header is still to come (CSV) before any row.
+    public var expectsHeader: Bool { format == .csv && columns == nil }
+
+    static func header(_ record: BulkRecord) throws(BulkFileError) -> [String] {
+        guard !record.oversized else { throw BulkFileError(line: record.line, message: "the header is longer than \(BulkLimits.recordBytes) bytes") }
+        let names: [String]
+        switch CSVRecord.fields(record.bytes) {
+        case .failure(let problem): throw BulkFileError(line: record.line, message: "the header \(problem.description)")
+        case .success(let fields): names = fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        guard names.count <= BulkLimits.columns else { throw BulkFileError(line: record.line, message: "the header has more than \(BulkLimits.columns) columns") }
         for name in names where !BulkColumns.all.contains(name) {
-            throw BulkFileError(line: 1, message: "unknown column \"\(name)\"; columns are \(BulkColumns.all.sorted().joined(separator: ", "))", field: name)
+            throw BulkFileError(line: record.line, message: "unknown column \"\(name)\"; columns are \(BulkColumns.all.sorted().joined(separator: ", "))", field: name)
         }
-        if Set(names).count != names.count { throw BulkFileError(line: 1, message: "a column is named twice") }
+        if Set(names).count != names.count { throw BulkFileError(line: record.line, message: "a column is named twice") }
         let missing = BulkColumns.required.subtracting(names)
         if !missing.isEmpty {
-            throw BulkFileError(line: 1, message: "missing columns: \(missing.sorted().joined(separator: ", "))", field: missing.sorted()[0])
+            throw BulkFileError(line: record.line, message: "missing columns: \(missing.sorted().joined(separator: ", "))", field: missing.sorted()[0])
         }
-        return try records.dropFirst().map { record throws(BulkFileError) in
-            guard record.fields.count == names.count else {
-                throw BulkFileError(line: record.line, message: "has \(record.fields.count) fields; the header has \(names.count)")
-            }
-            var row: [String: String] = [:]
-            for (name, value) in zip(names, record.fields) where !value.isEmpty { row[name] = value }
-            return BulkRow(line: record.line, fields: row)
-        }
+        return names
+    }
+}
+
+/// A whole bulk file in memory, read strictly: a record that is not a row refuses the file.
+public enum CSVFile {
+    public static func parse(_ bytes: [UInt8]) throws(BulkFileError) -> [BulkRow] {
+        try BulkFileParse.strict(bytes, format: .csv)
     }
 }
 
 /// Newline-delimited JSON: one object per line, keys from the same columns; blank lines skipped.
 public enum NDJSONFile {
     public static func parse(_ bytes: [UInt8]) throws(BulkFileError) -> [BulkRow] {
+        try BulkFileParse.strict(bytes, format: .ndjson)
+    }
+}
+
+enum BulkFileParse {
+    static func strict(_ bytes: [UInt8], format: BulkFormat) throws(BulkFileError) -> [BulkRow] {
+        var splitter = BulkRecordSplitter(format: format, maxRecordBytes: Int.max)
+        var records: [BulkRecord] = []
+        splitter.feed(bytes) { records.append($0) }
+        splitter.finish { records.append($0) }
+        var reader = BulkRowReader(format: format)
         var rows: [BulkRow] = []
-        var line = 0
-        for chunk in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            line += 1
-            var slice = chunk[...]
-            if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
-            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let value: JSONValue
-            do {
-                value = try JSONValue.parse(Array(slice))
-            } catch {
-                throw BulkFileError(line: line, message: "is not valid JSON: \(error.reason)")
+        for record in records {
+            switch try reader.read(record) {
+            case .header: continue
+            case .row(let row): rows.append(row)
+            case .unreadable(let line, let problem): throw BulkFileError(line: line, message: problem.description, field: problem.field)
             }
-            guard case .object(let object) = value else { throw BulkFileError(line: line, message: "must be a JSON object") }
-            var fields: [String: String] = [:]
-            for (key, v) in object {
-                guard BulkColumns.all.contains(key) else {
-                    throw BulkFileError(line: line, message: "unknown key \"\(key)\"; keys are \(BulkColumns.all.sorted().joined(separator: ", "))", field: key)
-                }
-                switch v {
-                case .null: continue
-                case .string(let s): fields[key] = s
-                case .number(let n): fields[key] = n
-                default: throw BulkFileError(line: line, message: "\(key) must be a string or a number")
-                }
-            }
-            rows.append(BulkRow(line: line, fields: fields))
         }
+        if reader.expectsHeader { throw BulkFileError(line: 1, message: "the file is empty; a header row is required") }
         return rows
     }
 }

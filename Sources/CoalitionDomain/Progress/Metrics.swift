@@ -1,14 +1,5 @@
+import CoalitionModels
 import Foundation
-
-/// How a metric's submissions combine into progress.
-public enum Aggregation: String, Sendable, Codable, CaseIterable {
-    /// Quantities that add up: tonnes recycled, units sold.
-    case sum
-    /// A state, not a flow: the most recent period's value (share of clean electricity).
-    case latest
-    /// The average of the submitted values.
-    case mean
-}
 
 /// A unit and its place in a family: value × factor is the value in the family's base unit.
 public struct MeasurementUnit: Sendable, Equatable {

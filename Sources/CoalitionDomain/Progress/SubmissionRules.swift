@@ -1,12 +1,7 @@
 import CoalitionModels
 import Foundation
-import PQ
 
-/// A submission's lifecycle (SPEC §1): submitted → approved | rejected | withdrawn;
-/// approved → verified.
-public enum SubmissionStatus: String, Sendable, Codable, CaseIterable {
-    case submitted, approved, rejected, withdrawn, verified
-
+extension SubmissionStatus {
     /// States that hold the natural key and count as live.
     public static let live: Set<SubmissionStatus> = [.submitted, .approved, .verified]
     /// States that count towards progress.
@@ -59,8 +54,8 @@ public struct SubmissionDraft: Sendable, Equatable {
 
 /// A validated submission, ready to store.
 public struct ValidSubmission: Sendable, Equatable {
-    public var periodStart: PQDate
-    public var periodEnd: PQDate
+    public var periodStart: CalendarDate
+    public var periodEnd: CalendarDate
     public var value: Decimal
     public var unit: String
     public var valueCanonical: Decimal
@@ -83,7 +78,7 @@ public enum SubmissionRules {
     /// Validates `draft` for a milestone of a metric with `metricUnit` and `aggregation`.
     /// `today` is passed in so that the rule is testable with fixed dates.
     public static func validate(
-        _ draft: SubmissionDraft, metricUnit: String, aggregation: Aggregation, today: PQDate
+        _ draft: SubmissionDraft, metricUnit: String, aggregation: Aggregation, today: CalendarDate
     ) -> Result<ValidSubmission, InvalidSubmission> {
         var errors: [Problem.FieldError] = []
         func fail(_ field: String, _ message: String) { errors.append(.init(field: field, message: message)) }
@@ -129,12 +124,12 @@ public enum SubmissionRules {
             notes: draft.notes, evidenceURL: draft.evidenceURL, externalRef: draft.externalRef))
     }
 
-    static func date(_ text: String?, _ field: String, _ errors: inout [Problem.FieldError]) -> PQDate? {
+    static func date(_ text: String?, _ field: String, _ errors: inout [Problem.FieldError]) -> CalendarDate? {
         guard let text, !text.isEmpty else {
             errors.append(.init(field: field, message: "is required"))
             return nil
         }
-        guard let d = PQDate(iso: text) else {
+        guard let d = CalendarDate(iso: text) else {
             errors.append(.init(field: field, message: "must be a date as YYYY-MM-DD"))
             return nil
         }
@@ -144,12 +139,10 @@ public enum SubmissionRules {
 
 /// Progress of one milestone against its target, with a linear forecast.
 public enum MilestoneForecast {
-    public enum Status: String, Sendable, Codable { case achieved, onTrack = "on_track", behind, missed }
-
     /// `achieved` counts approved and verified submissions in the metric's canonical unit.
     /// The forecast assumes progress grows linearly from `start` to `due`: on track when
     /// achieved ≥ target × (elapsed / total).
-    public static func status(achieved: Decimal, target: Decimal, start: PQDate, due: PQDate, today: PQDate) -> Status {
+    public static func status(achieved: Decimal, target: Decimal, start: CalendarDate, due: CalendarDate, today: CalendarDate) -> ForecastStatus {
         if achieved >= target { return .achieved }
         if today > due { return .missed }
         let total = max(1, due.daysSinceEpoch - start.daysSinceEpoch)

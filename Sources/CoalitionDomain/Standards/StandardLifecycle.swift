@@ -1,17 +1,8 @@
-/// Statuses of a standard version (SPEC §3).
-public enum StandardVersionStatus: String, Sendable, Codable, CaseIterable {
-    case draft
-    case inReview = "in_review"
-    case approved, published, superseded, withdrawn
+import CoalitionModels
 
+extension StandardVersionStatus {
     /// A version still being worked on: at most one per standard.
     public var isOpen: Bool { self == .draft || self == .inReview || self == .approved }
-}
-
-/// What can be done to a standard.
-public enum StandardAction: String, Sendable, CaseIterable {
-    case newVersion = "new_version"
-    case submit, review, publish, withdraw
 }
 
 /// The lifecycle of SPEC §1: draft → submit → in_review → (approvals ≥ quorum, no reject) →
@@ -30,10 +21,14 @@ public struct StandardState: Sendable, Equatable {
     }
 
     /// The standard's own status as the API shows it.
-    public var status: String {
-        if withdrawn { return "withdrawn" }
-        if publishedVersion != nil { return "published" }
-        return working?.rawValue ?? "draft"
+    public var status: StandardStatus {
+        if withdrawn { return .withdrawn }
+        if publishedVersion != nil { return .published }
+        switch working {
+        case .inReview: return .inReview
+        case .approved: return .approved
+        default: return .draft
+        }
     }
 
     public var allowedActions: [StandardAction] {
@@ -52,7 +47,7 @@ public struct StandardState: Sendable, Equatable {
     /// The 409 detail for an action that is not allowed now.
     public func refusal(_ action: StandardAction) -> String {
         let allowed = allowedActions.map(\.rawValue)
-        let state = working.map { $0.rawValue == status ? status : "\(status) (version in progress: \($0.rawValue))" } ?? status
+        let state = working.map { $0.rawValue == status.rawValue ? status.rawValue : "\(status.rawValue) (version in progress: \($0.rawValue))" } ?? status.rawValue
         return "cannot \(action.rawValue.replacingOccurrences(of: "_", with: " ")): the standard is \(state); allowed actions: \(allowed.isEmpty ? "none" : allowed.joined(separator: ", "))"
     }
 }

@@ -1,3 +1,4 @@
+import CoalitionDomain
 import CoalitionModels
 import CoalitionStore
 import Crypto
@@ -11,19 +12,16 @@ extension HTTPField.Name {
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }
 
-/// `Idempotency-Key` on authenticated POSTs: the first request with a key runs and its answer
-/// is stored; a retry with the same key and body gets that answer again; the same key with
-/// another body is 422; a retry while the first still runs is 409.
-struct IdempotencyMiddleware: RouterMiddleware {
-    typealias Context = AppRequestContext
+/// `Idempotency-Key` on the POSTs of writers: the first request with a key runs and its
+/// answer is stored; a retry with the same key and body gets that answer again; the same key
+/// with another body is 422; a retry while the first still runs is 409. The route's audience
+/// has admitted the caller before this reads a byte of the body.
+struct IdempotentReplay: Sendable {
     let store: Store
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    func respond(
+        to request: Request, key: String, caller: Caller, context: AppRequestContext, handler: Endpoint.Handler
     ) async throws -> Response {
-        guard request.method == .post, let key = request.headers[.idempotencyKey], let actor = context.actor else {
-            return try await next(request, context)
-        }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw Problems.invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
         }
@@ -39,9 +37,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             hasher.update(data: Data(bytes))
         }
         let fingerprint = Array(hasher.finalize())
-        // A replay is a mutation's answer: a read-scope token gets the 403 any mutation gets.
-        guard actor.canWrite else { throw Problems.forbidden("this token has the read scope only") }
-        switch try await store.claimIdempotencyKey(key, fingerprint: fingerprint, actor: actor) {
+        switch try await store.claimIdempotencyKey(key, fingerprint: fingerprint, caller: caller) {
         case .mismatch:
             throw Problems.invalid("Idempotency-Key", "was used with a different request; use a new key for a new request")
         case .inProgress:
@@ -55,23 +51,23 @@ struct IdempotencyMiddleware: RouterMiddleware {
             replayable.body = RequestBody(buffer: body)
             let response: Response
             do {
-                response = try await next(replayable, context)
+                response = try await handler(replayable, context)
             } catch {
                 // Refused or failed: nothing was stored, so the key is given back and a retry
                 // runs again (and gets an answer that reflects the state at that time).
-                try? await store.releaseIdempotencyKey(key, actor: actor)
+                try? await store.releaseIdempotencyKey(key, caller: caller)
                 throw error
             }
             let bytes = try await Self.collect(response)
             var stored: [String: String] = [:]
             for field in response.headers where Self.replayedHeaders.contains(field.name) { stored[field.name.rawName] = field.value }
             try await store.completeIdempotencyKey(
-                key, actor: actor, status: Int(response.status.code), headers: stored, body: Self.withoutSecrets(bytes, path: request.uri.path))
+                key, caller: caller, status: Int(response.status.code), headers: stored, body: Self.withoutSecrets(bytes, path: request.uri.path))
             return Response(status: response.status, headers: response.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
 
-    static let replayedHeaders: Set<HTTPField.Name> = [.contentType, .location, HTTPField.Name("Coalition-Outcome")!]
+    static let replayedHeaders: Set<HTTPField.Name> = [.contentType, .location, .coalitionOutcome]
 
     /// A new token's secret is shown once and stored nowhere: the stored answer keeps the
     /// token's id and prefix, not the secret.

@@ -1,7 +1,8 @@
+import CoalitionModels
 import Foundation
 
 /// The authenticated caller of a request: a user acting through one token.
-public struct Actor: Sendable, Equatable {
+public struct Caller: Sendable, Equatable {
     public var userID: UUID
     public var organizationID: UUID
     public var role: Role
