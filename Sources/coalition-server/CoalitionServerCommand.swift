@@ -113,16 +113,26 @@ func pool(_ conninfo: String, _ settings: ServerSettings, size: Int, label: Stri
         logger: logger)
 }
 
+/// Runs `body` with a pool of its own, closed afterwards whatever happens: the one-shot
+/// commands' way to the database.
+func withPool<T>(
+    _ conninfo: String, _ settings: ServerSettings, label: String, logger: Logger, _ body: (ConnectionPool) async throws -> T
+) async throws -> T {
+    let opened = try pool(conninfo, settings, size: 1, label: label, logger: logger)
+    do {
+        let result = try await body(opened)
+        await opened.close()
+        return result
+    } catch {
+        await opened.close()
+        throw error
+    }
+}
+
 /// Applies pending migrations as the owner role.
 func applyMigrations(_ migrator: Migrator, _ settings: ServerSettings, logger: Logger) async throws -> [Migration] {
-    let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "migrate", logger: logger)
-    do {
-        let applied = try await owner.withConnection { try await migrator.migrate($0) }
-        await owner.close()
-        return applied
-    } catch {
-        await owner.close()
-        throw error
+    try await withPool(settings.ownerDatabaseURL, settings, label: "migrate", logger: logger) { owner in
+        try await owner.withConnection { try await migrator.migrate($0) }
     }
 }
 
@@ -188,14 +198,8 @@ struct Migrate: AsyncParsableCommand {
             let logger = makeLogger(settings, label: "coalition.migrate")
             let migrator = Migrator(migrations: try loadMigrations(settings), logger: logger)
             if status {
-                let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "migrate", logger: logger)
-                let states: [MigrationState]
-                do {
-                    states = try await owner.withConnection { try await migrator.status($0) }
-                    await owner.close()
-                } catch {
-                    await owner.close()
-                    throw error
+                let states = try await withPool(settings.ownerDatabaseURL, settings, label: "migrate", logger: logger) { owner in
+                    try await owner.withConnection { try await migrator.status($0) }
                 }
                 for state in states {
                     let name = String(format: "%04d_%@", state.version, state.name)
@@ -231,14 +235,8 @@ struct Bootstrap: AsyncParsableCommand {
             let settings = try options.settings()
             let logger = makeLogger(settings, label: "coalition.bootstrap")
             let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(adminPassword)
-            let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "bootstrap", logger: logger)
-            let outcome: BootstrapOutcome
-            do {
-                outcome = try await Store.bootstrap(owner: owner, adminEmail: adminEmail, passwordHash: hash)
-                await owner.close()
-            } catch {
-                await owner.close()
-                throw error
+            let outcome = try await withPool(settings.ownerDatabaseURL, settings, label: "bootstrap", logger: logger) { owner in
+                try await Store.bootstrap(owner: owner, adminEmail: adminEmail, passwordHash: hash)
             }
             switch outcome {
             case .created(let organization, let admin):
@@ -262,14 +260,8 @@ struct AuditVerify: AsyncParsableCommand {
         try await runReportingFailures {
             let settings = try options.settings()
             let logger = makeLogger(settings, label: "coalition.audit")
-            let database = try pool(settings.databaseURL, settings, size: 1, label: "audit", logger: logger)
-            let result: AuditVerification
-            do {
-                result = try await Store(pool: database).verifyAudit()
-                await database.close()
-            } catch {
-                await database.close()
-                throw error
+            let result = try await withPool(settings.databaseURL, settings, label: "audit", logger: logger) { database in
+                try await Store(pool: database).verifyAudit()
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -297,16 +289,9 @@ struct SeedDemo: AsyncParsableCommand {
         try await runReportingFailures {
             let settings = try options.settings()
             let logger = makeLogger(settings, label: "coalition.seed")
-            let owner = try pool(settings.ownerDatabaseURL, settings, size: 1, label: "seed", logger: logger)
-            let outcome: DemoCoalition.Outcome
-            do {
-                let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(password)
-                let today = CalendarDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 / 86_400).rounded(.down)))
-                outcome = try await DemoCoalition.seed(owner: owner, passwordHash: hash, today: today)
-                await owner.close()
-            } catch {
-                await owner.close()
-                throw error
+            let hash = try await PasswordHasher(cost: settings.bcryptCost).hash(password)
+            let outcome = try await withPool(settings.ownerDatabaseURL, settings, label: "seed", logger: logger) { owner in
+                try await DemoCoalition.seed(owner: owner, passwordHash: hash, today: .today())
             }
             switch outcome {
             case .seeded(let accounts, let submissions):

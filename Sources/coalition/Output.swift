@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoalitionDomain
 import Foundation
 
 /// How lists are printed: an aligned table (the default, on a terminal or not), a JSON array
@@ -65,16 +66,8 @@ enum Output {
         s.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
-    /// RFC 4180: CRLF line ends; fields holding a comma, quote, CR or LF are quoted, with
-    /// quotes doubled.
+    /// RFC 4180 CSV, as the server writes its reports.
     static func csv(header: [String], rows: [[String]]) -> String {
-        ([header] + rows).map { $0.map(csvField).joined(separator: ",") + "\r\n" }.joined()
-    }
-
-    static func csvField(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) {
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return s
+        CSVText.document(header: header, rows: rows)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoalitionClient
+import CoalitionDomain
 import CoalitionModels
 import Foundation
 
@@ -9,13 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// The formats of a bulk file (SPEC §4).
-enum UploadFormat: String, ExpressibleByArgument, CaseIterable {
-    case csv, ndjson
-
-    var contentType: String { self == .csv ? "text/csv" : "application/x-ndjson" }
-
-    static func fromExtension(_ path: String) -> UploadFormat? {
+extension BulkFormat: ExpressibleByArgument {
+    /// The format a file's name says: .csv, or .ndjson / .jsonl.
+    static func fromExtension(_ path: String) -> BulkFormat? {
         switch URL(fileURLWithPath: path).pathExtension.lowercased() {
         case "csv": .csv
         case "ndjson", "jsonl": .ndjson
@@ -24,95 +21,50 @@ enum UploadFormat: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// One record of a bulk file: its bytes without the line end, the line of the file it starts
-/// on and how many physical lines it spans (a CSV record may hold quoted newlines).
-struct UploadRecord: Sendable {
-    var line: Int
-    var bytes: [UInt8]
-    var lineCount: Int
-}
-
-/// Reads a bulk file record by record in constant memory: 1 MiB reads, records split at line
-/// ends outside CSV quotes. Blank lines are skipped (the server skips them too) but counted.
+/// Reads a bulk file record by record in constant memory: 1 MiB reads cut into records by the
+/// domain's `BulkRecordSplitter`, the code the server cuts request bodies with, so that both
+/// agree on where a record starts and which line it is.
 final class RecordReader {
     let handle: FileHandle
-    let csv: Bool
-    private var buffer: [UInt8] = []
-    private var position = 0
+    private var splitter: BulkRecordSplitter
+    private var pending: [BulkRecord] = []
+    private var next = 0
     private var atEnd = false
-    private var nextLine = 1
-    private var current: [UInt8] = []
-    private var newlines = 0
-    private var inQuotes = false
-    private var first = true
 
-    init(path: String, format: UploadFormat) throws {
+    init(path: String, format: BulkFormat) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ConfigError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         self.handle = handle
-        self.csv = format == .csv
+        self.splitter = BulkRecordSplitter(format: format, maxRecordBytes: .max)
     }
 
     deinit { try? handle.close() }
 
     /// The next non-blank record, or nil at the end of the file.
-    func read() throws -> UploadRecord? {
-        while true {
-            if position >= buffer.count {
-                if atEnd { return nil }
-                let data = try handle.read(upToCount: 1 << 20) ?? Data()
-                if data.isEmpty {
-                    atEnd = true
-                    // A last record without a line end.
-                    if !current.isEmpty || newlines > 0, let record = take() { return record }
-                    return nil
-                }
-                buffer = Array(data)
-                position = 0
-                if first {
-                    first = false
-                    if csv, buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
-                }
+    func read() throws -> BulkRecord? {
+        while next == pending.count {
+            if atEnd { return nil }
+            var records: [BulkRecord] = []
+            let data = try handle.read(upToCount: 1 << 20) ?? Data()
+            if data.isEmpty {
+                atEnd = true
+                splitter.finish { records.append($0) }
+            } else {
+                data.withUnsafeBytes { splitter.feed($0) { records.append($0) } }
             }
-            // Scan to the next line end outside quotes.
-            var i = position
-            while i < buffer.count {
-                let c = buffer[i]
-                if c == UInt8(ascii: "\n") {
-                    if csv && inQuotes { newlines += 1 } else { break }
-                } else if csv && c == UInt8(ascii: "\"") {
-                    inQuotes.toggle()
-                }
-                i += 1
-            }
-            current.append(contentsOf: buffer[position..<i])
-            position = i
-            if i < buffer.count {
-                position = i + 1
-                if let record = take() { return record }
-            }
+            pending = records
+            next = 0
         }
-    }
-
-    /// Ends the record being read; nil when it is blank.
-    private func take() -> UploadRecord? {
-        var bytes = current
-        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        let record = UploadRecord(line: nextLine, bytes: bytes, lineCount: newlines + 1)
-        nextLine += newlines + 1
-        current.removeAll(keepingCapacity: true)
-        newlines = 0
-        inQuotes = false
-        let blank = csv ? bytes.isEmpty : bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 }
-        return blank ? nil : record
+        defer { next += 1 }
+        return pending[next]
     }
 }
 
 /// One request's worth of records.
 struct UploadBatch: Sendable {
     var index: Int
-    var records: [UploadRecord]
+    var records: [BulkRecord]
     var body: [UInt8]
     /// The line in `body` each record starts on → its index in `records`.
     var lines: [Int: Int]
@@ -164,7 +116,7 @@ extension Submissions {
         @OptionGroup var server: ServerOption
         @OptionGroup var format: OutputOption
         @Argument(help: "The file: .csv, .ndjson or .jsonl.") var file: String
-        @Option(name: .customLong("format"), help: "File format: csv or ndjson (default: from the file name).") var fileFormat: UploadFormat?
+        @Option(name: .customLong("format"), help: "File format: csv or ndjson (default: from the file name).") var fileFormat: BulkFormat?
         @Flag(help: "Validate only; store nothing.") var dryRun = false
         @Flag(help: "Store nothing unless every row is valid (the file must fit one batch).") var atomic = false
         @Option(help: "Rows per request (1–50000).") var batchSize = 5000
@@ -174,16 +126,16 @@ extension Submissions {
         func validate() throws {
             guard (1...50_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 50000") }
             guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 16") }
-            guard fileFormat != nil || UploadFormat.fromExtension(file) != nil else {
+            guard fileFormat != nil || BulkFormat.fromExtension(file) != nil else {
                 throw ValidationError("cannot tell the format of \(file) from its name; pass --format csv or --format ndjson")
             }
         }
 
         func run() async throws {
-            let format = fileFormat ?? UploadFormat.fromExtension(file)!
+            let format = fileFormat ?? BulkFormat.fromExtension(file)!
             // First pass: count the rows (for progress, and for --atomic).
             var total = 0
-            var header: UploadRecord?
+            var header: BulkRecord?
             do {
                 let reader = try RecordReader(path: file, format: format)
                 while let record = try reader.read() {
@@ -204,7 +156,7 @@ extension Submissions {
                 }
                 errorsFile = handle
                 var first: [UInt8]
-                if let header { first = header.bytes } else { first = Array(Self.ndjsonColumns.joined(separator: ",").utf8) }
+                if let header { first = header.bytes } else { first = Array(BulkColumns.ordered.joined(separator: ",").utf8) }
                 first += Array(",line,field,message\n".utf8)
                 handle.write(Data(first))
             }
@@ -235,7 +187,7 @@ extension Submissions {
                     var inFlight = 0
                     var index = 0
                     while true {
-                        var records: [UploadRecord] = []
+                        var records: [BulkRecord] = []
                         while records.count < batchSize, let record = try reader.read() { records.append(record) }
                         if records.isEmpty { break }
                         let batch = Self.makeBatch(index: index, header: header, records: records)
@@ -281,13 +233,9 @@ extension Submissions {
             if combined.rejected > 0 { throw Exit.refused }
         }
 
-        static let ndjsonColumns = [
-            "project", "milestone", "organization", "period_start", "period_end", "value", "unit", "notes", "evidence_url", "external_ref",
-        ]
-
         /// The request body (CSV: the header again, then the records) and where each record
         /// starts in it, for translating the server's line numbers back to the file's.
-        static func makeBatch(index: Int, header: UploadRecord?, records: [UploadRecord]) -> UploadBatch {
+        static func makeBatch(index: Int, header: BulkRecord?, records: [BulkRecord]) -> UploadBatch {
             var body: [UInt8] = []
             var line = 1
             if let header {
@@ -348,7 +296,7 @@ extension Submissions {
 
         /// Appends the batch's rejected rows to the errors file: the original columns, then
         /// `line,field,message` (several errors of one row joined with "; ").
-        static func writeRejected(_ outcome: BatchOutcome, format: UploadFormat, to handle: FileHandle) {
+        static func writeRejected(_ outcome: BatchOutcome, format: BulkFormat, to handle: FileHandle) {
             var byLine: [Int: [BulkReport.RowError]] = [:]
             for e in outcome.report.errors { byLine[e.line, default: []].append(e) }
             var out: [UInt8] = []
@@ -358,17 +306,17 @@ extension Submissions {
                 case .csv: out += record.bytes
                 case .ndjson:
                     let object = (try? JSONSerialization.jsonObject(with: Data(record.bytes))) as? [String: Any] ?? [:]
-                    let cells = ndjsonColumns.map { key -> String in
+                    let cells = BulkColumns.ordered.map { key -> String in
                         switch object[key] {
                         case let s as String: s
                         case let n as NSNumber: n.stringValue
                         default: ""
                         }
                     }
-                    out += Array(cells.map(Output.csvField).joined(separator: ",").utf8)
+                    out += Array(CSVText.line(cells).utf8)
                 }
                 let extra = [String(record.line), errors.map(\.field).joined(separator: "; "), errors.map(\.message).joined(separator: "; ")]
-                out += Array(("," + extra.map(Output.csvField).joined(separator: ",") + "\n").utf8)
+                out += Array(("," + CSVText.line(extra) + "\n").utf8)
             }
             if !out.isEmpty { handle.write(Data(out)) }
         }

@@ -8,33 +8,56 @@ import Testing
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    /// Paths and methods as the document lists them (`paths:` keys at two spaces, methods at four).
-    static func documented() -> Set<String> {
-        var result: Set<String> = []
-        var inPaths = false
-        var path: String?
-        for line in OpenAPIDocument.yaml.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line == "paths:" { inPaths = true; continue }
-            guard inPaths else { continue }
-            if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()); continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("    "), !line.hasPrefix("     "), let path,
-                ["get:", "post:", "put:", "patch:", "delete:"].contains(trimmed)
-            {
-                result.insert("\(trimmed.dropLast().uppercased()) \(path)")
+    /// The document as JSON (PyYAML converts it; scripts/test installs it).
+    static func document() throws -> [String: Any] {
+        let converter = Process()
+        converter.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        converter.arguments = ["python3", "-c", "import sys, yaml, json; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"]
+        let input = Pipe(), output = Pipe()
+        converter.standardInput = input
+        converter.standardOutput = output
+        try converter.run()
+        input.fileHandleForWriting.write(Data(OpenAPIDocument.yaml.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        converter.waitUntilExit()
+        #expect(converter.terminationStatus == 0)
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    /// Every operation of the document ("METHOD /path") with the audience its `security` says.
+    static func documented() throws -> [String: Audience] {
+        let document = try document()
+        let global = document["security"] as? [[String: [String]]] ?? []
+        var result: [String: Audience] = [:]
+        for (path, item) in document["paths"] as? [String: [String: Any]] ?? [:] {
+            for (method, operation) in item where ["get", "post", "put", "patch", "delete"].contains(method) {
+                let security = (operation as? [String: Any])?["security"] as? [[String: [String]]] ?? global
+                let audience: Audience =
+                    if security.isEmpty || security.contains(where: \.isEmpty) { .anyone }
+                    else if security.contains(where: { $0["bearer"] == ["write"] }) { .writer }
+                    else { .caller }
+                result["\(method.uppercased()) \(path)"] = audience
             }
         }
         return result
     }
 
-    @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() throws {
+    @Test func everyRouteIsDocumentedWithWhoMayCallIt() throws {
         let pool = ConnectionPool(PoolConfiguration(conninfo: "host=/nonexistent", maximumConnections: 1))
         let env = APIEnvironment(store: Store(pool: pool), passwords: PasswordHasher(cost: 4), settings: ServerSettings(), migrator: Migrator(migrations: []))
-        let routes = Set(CoalitionApplication.routeTable(env: env).entries.map { "\($0.method) \($0.path)" })
-        let documented = Self.documented()
+        let entries = CoalitionApplication.routeTable(env: env).entries
+        let routes = Dictionary(uniqueKeysWithValues: entries.map { ("\($0.method) \($0.path)", $0.audience) })
+        let documented = try Self.documented()
         #expect(routes.count > 10)
-        #expect(routes.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(routes.subtracting(documented).sorted())")
-        #expect(documented.subtracting(routes).isEmpty, "documented but not served: \(documented.subtracting(routes).sorted())")
+        let missing = Set(routes.keys).subtracting(documented.keys)
+        let extra = Set(documented.keys).subtracting(routes.keys)
+        #expect(missing.isEmpty, "routes missing from openapi.yaml: \(missing.sorted())")
+        #expect(extra.isEmpty, "documented but not served: \(extra.sorted())")
+        let disagreeing = routes.filter { route in documented[route.key].map { $0 != route.value } ?? false }
+        #expect(disagreeing.isEmpty, "security differs from the route's audience: \(disagreeing.map { "\($0.key) is \($0.value)" }.sorted())")
+        // Mutations are for writers, reads for callers or anyone: the table itself is consistent.
+        #expect(entries.filter { $0.method != "GET" && $0.path != "/v1/auth/login" }.allSatisfy { $0.audience == .writer })
         #expect(OpenAPIDocument.yaml.hasPrefix("openapi: 3.1.0"))
     }
 

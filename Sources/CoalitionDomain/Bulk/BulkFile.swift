@@ -59,6 +59,13 @@ public struct BulkRecord: Sendable, Equatable {
     public var bytes: [UInt8]
     /// Longer than the splitter's limit: its bytes were dropped as they arrived.
     public var oversized: Bool
+
+    public init(line: Int, lineCount: Int, bytes: [UInt8], oversized: Bool) {
+        self.line = line
+        self.lineCount = lineCount
+        self.bytes = bytes
+        self.oversized = oversized
+    }
 }
 
 /// Splits a bulk file into records as its bytes arrive, holding at most one record of at most
