@@ -29,6 +29,17 @@ public struct ServerSettings: Sendable, Equatable {
     /// Limits of one bulk upload request.
     public var bulkMaxRows = 50_000
     public var bulkMaxBytes = 64 << 20
+    /// A request must arrive whole (head and body) within this time of its first part.
+    public var requestReadTimeoutSeconds = 30
+    /// A keep-alive connection with no request in progress is closed after this time.
+    public var idleTimeoutSeconds = 60
+    /// Limits of a request's header section: bytes in all, and fields (431 beyond).
+    public var maxHeaderBytes = 16_384
+    public var maxHeaderCount = 100
+    /// Connections served at once; further ones wait in the listen backlog.
+    public var maxConnections = 1_024
+    /// After SIGTERM, in-flight requests get this long before they are cancelled.
+    public var shutdownGraceSeconds = 25
 
     public init() {}
 
@@ -69,6 +80,14 @@ public struct ServerSettings: Sendable, Equatable {
         }
         if let v = env["COALITION_BULK_MAX_ROWS"] { s.bulkMaxRows = try integer(v, "COALITION_BULK_MAX_ROWS", 1...1_000_000) }
         if let v = env["COALITION_BULK_MAX_BYTES"] { s.bulkMaxBytes = try integer(v, "COALITION_BULK_MAX_BYTES", 1024...(1 << 30)) }
+        if let v = env["COALITION_REQUEST_READ_TIMEOUT_SECONDS"] {
+            s.requestReadTimeoutSeconds = try integer(v, "COALITION_REQUEST_READ_TIMEOUT_SECONDS", 1...3600)
+        }
+        if let v = env["COALITION_IDLE_TIMEOUT_SECONDS"] { s.idleTimeoutSeconds = try integer(v, "COALITION_IDLE_TIMEOUT_SECONDS", 1...3600) }
+        if let v = env["COALITION_MAX_HEADER_BYTES"] { s.maxHeaderBytes = try integer(v, "COALITION_MAX_HEADER_BYTES", 1024...(1 << 20)) }
+        if let v = env["COALITION_MAX_HEADER_COUNT"] { s.maxHeaderCount = try integer(v, "COALITION_MAX_HEADER_COUNT", 8...1000) }
+        if let v = env["COALITION_MAX_CONNECTIONS"] { s.maxConnections = try integer(v, "COALITION_MAX_CONNECTIONS", 1...100_000) }
+        if let v = env["COALITION_SHUTDOWN_GRACE_SECONDS"] { s.shutdownGraceSeconds = try integer(v, "COALITION_SHUTDOWN_GRACE_SECONDS", 1...600) }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s
     }

@@ -7,7 +7,9 @@ import Foundation
 import Logging
 import Metrics
 import PQ
+import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 @main
 struct CoalitionServerCommand: AsyncParsableCommand {
@@ -181,7 +183,26 @@ struct Serve: AsyncParsableCommand {
                 // A stable line on stdout that scripts and tests wait for.
                 FileHandle.standardOutput.write(Data("coalition-server listening on http://\(bound.host):\(port)\n".utf8))
             }
-            try await app.runService()
+            try await serve(app, settings: settings, logger: logger)
+        }
+    }
+}
+
+/// Runs the server until SIGTERM or SIGINT: in-flight requests get the grace period to finish,
+/// then are cancelled. A port that cannot be bound ends the process at once with one line.
+func serve(_ app: some Service, settings: ServerSettings, logger: Logger) async throws {
+    var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
+    configuration.maximumCancellationDuration = .seconds(5)
+    do {
+        try await ServiceGroup(configuration: configuration).run()
+    } catch let error as IOError {
+        let address = "\(settings.host):\(settings.port)"
+        switch error.errnoCode {
+        case EADDRINUSE: throw Failure("cannot listen on \(address): the address is in use (is another server running on port \(settings.port)?)")
+        case EACCES: throw Failure("cannot listen on \(address): permission denied (ports below 1024 need privileges)")
+        case EADDRNOTAVAIL: throw Failure("cannot listen on \(address): no such local address (check COALITION_HOST)")
+        default: throw Failure("cannot listen on \(address): \(error)")
         }
     }
 }

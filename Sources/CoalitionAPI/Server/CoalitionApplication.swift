@@ -1,6 +1,7 @@
 import CoalitionDomain
 import CoalitionStore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import PQ
@@ -8,7 +9,7 @@ import Prometheus
 import ServiceLifecycle
 
 /// Runs the pool under the service group: closes it after the HTTP server has drained, since
-/// services shut down in reverse order of start.
+/// services shut down in reverse order of start (or at once when the group is cancelled).
 struct DatabasePoolService: Service {
     let pool: ConnectionPool
 
@@ -20,6 +21,8 @@ struct DatabasePoolService: Service {
 
 /// Chains committed audit entries about once a second, so that entries are sealed shortly
 /// after their transaction commits without any business transaction waiting for the chain.
+/// Ends on graceful shutdown (sealing once more) and at once on cancellation: a cancelled task
+/// or a closed pool is the end of the service, not a database failure to retry.
 struct AuditSealerService: Service {
     let store: Store
     let logger: Logger
@@ -27,7 +30,7 @@ struct AuditSealerService: Service {
     func run() async throws {
         var tick = 0
         var failing = false
-        while !Task.isShuttingDownGracefully {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await store.sealAudit()
                 // Expired idempotency keys go about once a minute.
@@ -36,15 +39,23 @@ struct AuditSealerService: Service {
                     failing = false
                     logger.info("audit sealing resumed")
                 }
+            } catch let error as PQError where error.kind == .poolClosed || error.kind == .cancelled {
+                return
+            } catch is CancellationError {
+                return
             } catch {
                 // Once per outage, not once a second while the database is away.
                 if !failing { logger.warning("audit sealing failed; retrying every second", metadata: ["error": "\(error)"]) }
                 failing = true
             }
             tick += 1
-            try? await Task.sleep(for: .seconds(1))
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            } catch {
+                break
+            }
         }
-        _ = try? await store.sealAudit()
+        if Task.isShuttingDownGracefully && !Task.isCancelled { _ = try? await store.sealAudit() }
     }
 }
 
@@ -101,9 +112,18 @@ public enum CoalitionApplication {
                 try await endpoint.respond(to: request, context: context, replays: replays)
             }
         }
+        let guardTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))
         return Application(
             router: router,
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "coalition"),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestGuardHandler(readTimeout: guardTimeout)],
+                idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(
+                    maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
+                    maxHeaderFieldCount: settings.maxHeaderCount))),
+            configuration: .init(
+                address: .hostname(settings.host, port: settings.port), serverName: "coalition",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
             services: [DatabasePoolService(pool: pool), AuditSealerService(store: env.store, logger: logger)],
             onServerRunning: onServerRunning,
             logger: logger)
