@@ -41,8 +41,11 @@ public enum Validate {
         return nil
     }
 
+    /// bcrypt stops at a NUL byte, so a password holding one would be checked as its prefix
+    /// (or as empty): refused.
     public static func password(_ value: String) -> String? {
-        Limits.passwordBytes.contains(value.utf8.count) ? nil : "must be 12 to 72 bytes long"
+        if value.utf8.contains(0) { return "must not contain the NUL character" }
+        return Limits.passwordBytes.contains(value.utf8.count) ? nil : "must be 12 to 72 bytes long"
     }
 
     /// A key of a milestone within its project.

@@ -18,6 +18,20 @@ public struct TokenRecord: Sendable {
     public var organizationStatus: OrganizationStatus
 }
 
+/// Whether a password may be checked now: refused (429 with `Retry-After`), or allowed after
+/// a delay that grows with the email's failures from every address.
+public enum LoginAttempt: Sendable, Equatable {
+    case refused(retryAfter: Int)
+    case allowed(delayMilliseconds: Int)
+
+    /// None below the per-email limit; then 250 ms, doubling with each further failure, at
+    /// most 8 s.
+    public static func delay(emailFailures: Int, limit: Int) -> Int {
+        guard emailFailures >= limit else { return 0 }
+        return min(8_000, 250 << min(6, emailFailures - limit))
+    }
+}
+
 /// What login needs to know of a user, read through `auth_user_by_email()`.
 public struct LoginRecord: Sendable {
     public var userID: UUID
@@ -116,32 +130,37 @@ extension StoreTransaction {
 
     // MARK: login throttling
 
-    /// Failures within `window` for this email and for this client address, and the seconds
-    /// until the oldest of each leaves the window.
+    /// Failures within `window` of this email from this address, of this address (any email)
+    /// and of this email (any address), and the seconds until the oldest of each leaves the window.
     public func loginFailures(emailKey: String, address: String, windowSeconds: Int) async throws
-        -> (email: Int, address: Int, emailRetryAfter: Int, addressRetryAfter: Int)
+        -> (pair: Int, address: Int, email: Int, pairRetryAfter: Int, addressRetryAfter: Int)
     {
         let row = try await query("""
-            SELECT count(*) FILTER (WHERE email_key = \(emailKey)) AS by_email,
+            SELECT count(*) FILTER (WHERE email_key = \(emailKey) AND client_address = \(address)) AS by_pair,
                    count(*) FILTER (WHERE client_address = \(address)) AS by_address,
-                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE email_key = \(emailKey)) + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS email_retry,
-                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE client_address = \(address)) + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS address_retry
+                   count(*) FILTER (WHERE email_key = \(emailKey)) AS by_email,
+                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE email_key = \(emailKey) AND client_address = \(address))
+                       + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS pair_retry,
+                   coalesce(ceil(extract(epoch FROM min(at) FILTER (WHERE client_address = \(address))
+                       + make_interval(secs => \(windowSeconds)) - now())), 0)::bigint AS address_retry
             FROM login_failures
             WHERE (email_key = \(emailKey) OR client_address = \(address)) AND at > now() - make_interval(secs => \(windowSeconds))
             """)[0]
-        return (try row.decode("by_email"), try row.decode("by_address"), try row.decode("email_retry"), try row.decode("address_retry"))
+        return (try row.decode("by_pair"), try row.decode("by_address"), try row.decode("by_email"),
+                try row.decode("pair_retry"), try row.decode("address_retry"))
     }
 
     /// Counts an attempt before the password is checked, under per-email and per-address
-    /// locks, so that parallel guesses cannot all pass the throttle check at once. Returns the
-    /// seconds to wait when the limit is reached (nothing recorded then), else nil.
-    public func beginLoginAttempt(emailKey: String, address: String, perEmail: Int, perAddress: Int, windowSeconds: Int) async throws -> Int? {
+    /// locks, so that parallel guesses cannot all pass the throttle check at once. Guessing is
+    /// refused per (email, address) and per address; failures of one email from many addresses
+    /// only slow its logins down, so that nobody can lock a user out from elsewhere.
+    public func beginLoginAttempt(emailKey: String, address: String, perEmail: Int, perAddress: Int, windowSeconds: Int) async throws -> LoginAttempt {
         try await query("SELECT pg_advisory_xact_lock(hashtext('login-email:' || \(emailKey))), pg_advisory_xact_lock(hashtext('login-address:' || \(address)))")
         let f = try await loginFailures(emailKey: emailKey, address: address, windowSeconds: windowSeconds)
-        if f.email >= perEmail { return max(1, f.emailRetryAfter) }
-        if f.address >= perAddress { return max(1, f.addressRetryAfter) }
+        if f.pair >= perEmail { return .refused(retryAfter: max(1, f.pairRetryAfter)) }
+        if f.address >= perAddress { return .refused(retryAfter: max(1, f.addressRetryAfter)) }
         try await query("INSERT INTO login_failures (email_key, client_address) VALUES (\(emailKey), \(address))")
-        return nil
+        return .allowed(delayMilliseconds: LoginAttempt.delay(emailFailures: f.email, limit: perEmail))
     }
 
     /// Records a failed login (its attempt row stays and counts) in the audit trail.

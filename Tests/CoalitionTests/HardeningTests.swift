@@ -129,4 +129,57 @@ struct HardeningTests {
         #expect(RawConnection.status(third.receive(timeout: .seconds(5)).text) == 200, "served once one closed")
         #expect(try await server.stop() == 0)
     }
+
+    @Test func nobodyCanLockAUserOutFromAnotherAddress() async throws {
+        let f = try await CoalitionFixture.start(environment: ["COALITION_LOGIN_FAILURES_PER_EMAIL": "3", "COALITION_LOGIN_FAILURES_PER_ADDRESS": "100"])
+        let port = RawConnection.port(of: f.server.baseURL)
+        func login(from address: String, _ password: String) throws -> String {
+            let connection = try RawConnection(port: port, from: address)
+            try connection.send(rawJSONRequest("POST", "/v1/auth/login", json: #"{"email":"editorA@fixture.test","password":"\#(password)"}"#))
+            return connection.receive(timeout: .seconds(20)).text
+        }
+        for _ in 0..<3 { #expect(RawConnection.status(try login(from: "127.0.0.1", "wrong-password-1")) == 401) }
+        let blocked = try login(from: "127.0.0.1", CoalitionFixture.password)
+        #expect(RawConnection.status(blocked) == 429, "guessing from one address is stopped: \(blocked.prefix(200))")
+        #expect(blocked.lowercased().contains("retry-after:"))
+        let elsewhere = try login(from: "127.0.0.2", CoalitionFixture.password)
+        #expect(RawConnection.status(elsewhere) == 200, "the right password from another address still works: \(elsewhere.prefix(200))")
+        for _ in 0..<3 { #expect(RawConnection.status(try login(from: "127.0.0.3", "wrong-password-2")) == 401) }
+        #expect(RawConnection.status(try login(from: "127.0.0.3", CoalitionFixture.password)) == 429, "and from a second guessing address too")
+        let slowed = ContinuousClock.now
+        #expect(RawConnection.status(try login(from: "127.0.0.4", CoalitionFixture.password)) == 200)
+        #expect(ContinuousClock.now - slowed >= .milliseconds(250), "after many failures from anywhere, logins are slowed down")
+        try await f.stop()
+    }
+
+    @Test func passwordsWithNULAreRefusedAndOwnChangesNeedTheCurrentPassword() async throws {
+        let f = try await CoalitionFixture.start()
+        let nul = try await f.call(.POST, "/v1/organizations/\(f.memberA)/users", as: "coalition_admin", json: [
+            "email": "nul@fixture.test", "display_name": "Nul", "role": "member_viewer", "password": "correct horse\u{0}battery staple",
+        ])
+        #expect(nul.status == 422)
+        #expect((nul.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "password")
+        #expect(Validate.password("twelve bytes\u{0}") != nil)
+
+        let me = f.users["editorA"]!
+        let fresh = "a brand new passphrase"
+        let missing = try await f.call(.PATCH, "/v1/users/\(me)", as: "member_editor", json: ["password": fresh])
+        #expect(missing.status == 422)
+        #expect((missing.json?["errors"] as? [[String: Any]])?.contains { $0["field"] as? String == "current_password" } == true)
+        let wrong = try await f.call(.PATCH, "/v1/users/\(me)", as: "member_editor", json: ["password": fresh, "current_password": "not my password"])
+        #expect(wrong.status == 422)
+        #expect((wrong.json?["errors"] as? [[String: Any]])?.first?["message"] as? String == "is not your current password")
+        #expect(try await CoalitionFixture.login(f.server, "editorA@fixture.test", CoalitionFixture.password).hasPrefix("clc_"), "nothing changed")
+        let right = try await f.call(.PATCH, "/v1/users/\(me)", as: "member_editor", json: ["password": fresh, "current_password": CoalitionFixture.password])
+        #expect(right.status == 200, "\(right.text)")
+        #expect(try await CoalitionFixture.login(f.server, "editorA@fixture.test", fresh).hasPrefix("clc_"))
+
+        // An admin resetting someone else's password needs no current password, and may not send one.
+        let viewer = f.users["viewerA"]!
+        let needless = try await f.call(.PATCH, "/v1/users/\(viewer)", as: "member_admin", json: ["password": fresh, "current_password": "x"])
+        #expect(needless.status == 422)
+        #expect(try await f.call(.PATCH, "/v1/users/\(viewer)", as: "member_admin", json: ["password": fresh]).status == 200)
+        #expect(try await CoalitionFixture.login(f.server, "viewerA@fixture.test", fresh).hasPrefix("clc_"))
+        try await f.stop()
+    }
 }

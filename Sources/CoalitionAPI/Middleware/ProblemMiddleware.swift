@@ -32,6 +32,9 @@ struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let p as Problem:
             problem = p
+        case let throttled as Throttled:
+            problem = Problem(status: 429, title: "Too Many Requests", detail: "too many failed password checks; try again in \(throttled.retryAfter) s")
+            headers[.retryAfter] = String(throttled.retryAfter)
         case let http as HTTPError:
             if http.status == .notFound, let allowed = routes.methods(forPath: request.uri.path), !allowed.isEmpty,
                 !allowed.contains(request.method)

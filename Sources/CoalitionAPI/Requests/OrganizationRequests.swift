@@ -60,23 +60,30 @@ struct NewUser {
 
 /// `PATCH /v1/users/{id}`: any of `{display_name, role, status, password}` that the caller may
 /// change on this user (`permitted`, from the policy); the new password in clear, to hash.
+/// Changing one's own password takes `current_password` too, so that a stolen session token
+/// cannot take the account over; an admin resetting someone else's does not.
 struct UserPatch {
     var displayName: String?
     var role: Role?
     var status: UserStatus?
     var password: String?
+    var currentPassword: String?
 
     static let fields: Set<String> = ["display_name", "role", "status", "password"]
 
-    static func read(_ request: Request, limit: Int, permitted: Set<String>, caller: Caller) async throws -> UserPatch {
-        var body = try await JSONBody.read(request, limit: limit, allowed: fields)
+    static func read(_ request: Request, limit: Int, permitted: Set<String>, caller: Caller, target: UUID) async throws -> UserPatch {
+        var body = try await JSONBody.read(request, limit: limit, allowed: fields.union(["current_password"]))
         for field in body.keys.sorted() where fields.contains(field) && !permitted.contains(field) {
             body.fail(field, "you may not change this field")
         }
         let patch = UserPatch(
             displayName: body.string("display_name") { Validate.text($0, Limits.displayName) },
             role: body.enumeration("role", Role.self), status: body.enumeration("status", UserStatus.self),
-            password: body.string("password", check: Validate.password))
+            password: body.string("password", check: Validate.password),
+            currentPassword: body.string("current_password") { $0.utf8.count <= 1024 ? nil : "is too long" })
+        let ownPassword = target == caller.userID && body.has("password")
+        if ownPassword, patch.currentPassword == nil { body.fail("current_password", "is required to change your own password") }
+        if !ownPassword, body.has("current_password") { body.fail("current_password", "is only needed to change your own password") }
         if let role = patch.role { body.checkAssignable(role, by: caller) }
         body.requireSomeField()
         try body.finish()

@@ -21,31 +21,18 @@ struct AuthRoutes {
 
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let credentials = try await LoginRequest.read(request, limit: context.maxUploadSize)
-        let emailKey = credentials.email.lowercased()
         let address = context.clientAddress
-        let settings = env.settings
-        let wait = try await env.store.transaction(as: nil) {
-            try await $0.beginLoginAttempt(
-                emailKey: emailKey, address: address, perEmail: settings.loginFailuresPerEmail,
-                perAddress: settings.loginFailuresPerAddress, windowSeconds: settings.loginWindowSeconds)
-        }
-        if let retry = wait {
-            var problem = Problem(status: 429, title: "Too Many Requests", detail: "too many failed logins; try again in \(retry) s")
-            problem.requestID = context.requestID
-            return try problemResponse(problem, headers: [.retryAfter: String(retry)])
-        }
-        let record = try await env.store.transaction(as: nil) { try await $0.loginRecord(email: emailKey) }
-        // Unknown email and wrong password take the same path and the same bcrypt time.
-        let passwordOK = try await env.passwords.verify(credentials.password, hash: record?.passwordHash)
-        guard let record, passwordOK, record.status == .active, record.organizationStatus == .active else {
-            try await env.store.transaction(as: nil) { try await $0.recordLoginFailure(emailKey: emailKey, address: address) }
-            throw Problem(status: 401, title: "Unauthorized", detail: "wrong email or password")
+        let check = CredentialCheck(env: env)
+        guard let record = try await check.verify(email: credentials.email, password: credentials.password, address: address),
+            record.status == .active, record.organizationStatus == .active
+        else {
+            throw Problems.unauthorized("wrong email or password")
         }
         let secret = TokenSecret.generate()
-        let expiresAt = Date().addingTimeInterval(Double(settings.sessionHours) * 3600)
+        let expiresAt = Date().addingTimeInterval(Double(env.settings.sessionHours) * 3600)
         let caller = Caller(userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: [.read, .write], tokenID: UUID())
         let user = try await env.store.transaction(as: caller) { tx in
-            try await tx.clearLoginFailures(emailKey: emailKey, address: address)
+            try await check.succeeded(email: credentials.email, address: address, in: tx)
             _ = try await tx.createToken(
                 userID: record.userID, organizationID: record.organizationID, kind: .session, name: "login from \(address)",
                 keyID: secret.keyID, secretHash: secret.secretHash, scopes: [.read, .write], expiresAt: expiresAt)

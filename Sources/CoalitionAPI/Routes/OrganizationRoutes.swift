@@ -94,7 +94,17 @@ struct OrganizationRoutes {
         try check(Policy.readUser(caller, targetID: target.id, targetOrganizationID: target.organizationID), "the user")
         let permitted = Policy.updatableUserFields(caller, targetID: target.id, targetOrganizationID: target.organizationID, targetRole: target.role)
         if permitted.isEmpty { throw Problems.forbidden("you may not change this user") }
-        let patch = try await UserPatch.read(request, limit: context.bodyLimit, permitted: permitted, caller: caller)
+        let patch = try await UserPatch.read(request, limit: context.bodyLimit, permitted: permitted, caller: caller, target: target.id)
+        if let current = patch.currentPassword {
+            // Checked like a login: throttled per email and address, failures audited.
+            let check = CredentialCheck(env: env)
+            guard try await check.verify(email: target.email, password: current, address: context.request.clientAddress) != nil else {
+                throw Problems.invalid("current_password", "is not your current password")
+            }
+            try await env.store.transaction(as: caller) {
+                try await check.succeeded(email: target.email, address: context.request.clientAddress, in: $0)
+            }
+        }
         var changes = StoreTransaction.UserChanges(displayName: patch.displayName, role: patch.role, status: patch.status)
         if let password = patch.password { changes.passwordHash = try await env.passwords.hash(password) }
         let user = try await env.store.transaction(as: caller) { [changes] tx -> User? in

@@ -1,0 +1,45 @@
+import CoalitionDomain
+import CoalitionModels
+import CoalitionStore
+import Foundation
+
+/// Too many failed password checks: answered 429 with `Retry-After`.
+struct Throttled: Error {
+    var retryAfter: Int
+}
+
+/// Checks an email and password under the login throttle, for logins and for a user who
+/// confirms its current password: `Throttled` while the throttle holds for this email from
+/// this address, or for this address; a growing delay once the email failed often from
+/// anywhere (a slowdown, never a lockout of the right password); the user's record when
+/// the password is right; nil otherwise, with the failure counted and audited. An unknown email
+/// takes the same path and the same bcrypt time as a wrong password.
+struct CredentialCheck: Sendable {
+    let env: APIEnvironment
+
+    func verify(email: String, password: String, address: String) async throws -> LoginRecord? {
+        let emailKey = email.lowercased()
+        let settings = env.settings
+        let wait = try await env.store.transaction(as: nil) {
+            try await $0.beginLoginAttempt(
+                emailKey: emailKey, address: address, perEmail: settings.loginFailuresPerEmail,
+                perAddress: settings.loginFailuresPerAddress, windowSeconds: settings.loginWindowSeconds)
+        }
+        switch wait {
+        case .refused(let retryAfter): throw Throttled(retryAfter: retryAfter)
+        case .allowed(let delay): if delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
+        }
+        let record = try await env.store.transaction(as: nil) { try await $0.loginRecord(email: emailKey) }
+        let passwordOK = try await env.passwords.verify(password, hash: record?.passwordHash)
+        guard let record, passwordOK else {
+            try await env.store.transaction(as: nil) { try await $0.recordLoginFailure(emailKey: emailKey, address: address) }
+            return nil
+        }
+        return record
+    }
+
+    /// After a success: the failures of this email from this address are forgotten.
+    func succeeded(email: String, address: String, in tx: StoreTransaction) async throws {
+        try await tx.clearLoginFailures(emailKey: email.lowercased(), address: address)
+    }
+}
