@@ -3,12 +3,39 @@ import CoalitionModels
 import Foundation
 import PQ
 
+/// The valid rows of a batch, kept as the text `COPY … FROM STDIN (FORMAT csv)` reads, in
+/// chunks of about 1 MiB: compact (no object per row), and nothing grows by reallocation.
+public struct BulkStaging: Sendable {
+    public private(set) var chunks: [[UInt8]] = []
+    public private(set) var count = 0
+    static let chunkBytes = 1 << 20
+
+    public init() {}
+
+    public mutating func append(_ candidate: BulkCandidate) {
+        let s = candidate.submission
+        let fields: [String?] = [
+            String(candidate.line), candidate.milestoneID.uuidString, candidate.projectID.uuidString, s.periodStart.description,
+            s.periodEnd.description, s.value.description, s.unit, s.valueCanonical.description, s.notes, s.evidenceURL, s.externalRef,
+        ]
+        var line = Array(fields.map { $0.map(StoreTransaction.csvQuoted) ?? "" }.joined(separator: ",").utf8)
+        line.append(UInt8(ascii: "\n"))
+        if chunks.isEmpty || chunks[chunks.count - 1].count + line.count > Self.chunkBytes {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(max(Self.chunkBytes, line.count))
+            chunks.append(chunk)
+        }
+        chunks[chunks.count - 1].append(contentsOf: line)
+        count += 1
+    }
+}
+
 extension StoreTransaction {
-    /// Stores valid rows set-wise: COPY into a temporary table, one INSERT … ON CONFLICT for
+    /// Stores staged rows set-wise: COPY into a temporary table, one INSERT … ON CONFLICT for
     /// the natural key, and one audit entry holding a digest of the stored rows.
-    public func storeBulk(_ rows: [BulkCandidate], caller: Caller) async throws -> BulkStoreOutcome {
+    public func storeBulk(_ staging: BulkStaging, caller: Caller) async throws -> BulkStoreOutcome {
         var result = BulkStoreOutcome()
-        guard !rows.isEmpty else { return result }
+        guard staging.count > 0 else { return result }
         // A batch of 50,000 rows takes longer than an interactive statement may.
         try await connection.executeScript("""
             SET LOCAL statement_timeout = '10min';
@@ -18,22 +45,7 @@ extension StoreTransaction {
             ) ON COMMIT DROP
             """)
         let chunks = AsyncStream<[UInt8]> { continuation in
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 16)
-            for r in rows {
-                let s = r.submission
-                let fields: [String?] = [
-                    String(r.line), r.milestoneID.uuidString, r.projectID.uuidString, s.periodStart.description, s.periodEnd.description,
-                    s.value.description, s.unit, s.valueCanonical.description, s.notes, s.evidenceURL, s.externalRef,
-                ]
-                buffer += Array(fields.map { $0.map(Self.csvQuoted) ?? "" }.joined(separator: ",").utf8)
-                buffer.append(UInt8(ascii: "\n"))
-                if buffer.count > 1 << 16 {
-                    continuation.yield(buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            }
-            continuation.yield(buffer)
+            for chunk in staging.chunks { continuation.yield(chunk) }
             continuation.finish()
         }
         _ = try await connection.copyIn("COPY bulk_rows FROM STDIN (FORMAT csv)", from: chunks)

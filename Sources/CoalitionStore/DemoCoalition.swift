@@ -168,7 +168,7 @@ public enum DemoCoalition {
                     _ = try await tx.addParticipant(project: project.id, organization: orgs[participant]!)
                 }
                 for m in p.milestones {
-                    let milestone = try await tx.createMilestone(
+                    let milestone = try await tx.acting(as: admin).createMilestone(
                         project: project.id, key: m.key, title: m.title, metric: m.metric, target: Decimal(string: m.target)!,
                         dueOn: CalendarDate(year: today.year + 1, month: 12, day: 31)!)
                     let aggregation = try await tx.metric(code: m.metric)!.aggregation
@@ -184,21 +184,21 @@ public enum DemoCoalition {
                                 periodStart: start.description, periodEnd: end.description, value: m.monthly(monthsAgo).description,
                                 unit: m.unit, notes: "monthly report", externalRef: "\(participant)-\(m.key)-\(start)")
                             guard case .success(let valid) = SubmissionRules.validate(draft, metricUnit: try await tx.metric(code: m.metric)!.unit, aggregation: aggregation, today: today),
-                                case .created(let s) = try await tx.submit(valid, milestone: milestone, caller: who)
+                                case .created(let s) = try await tx.acting(as: who).submit(valid, milestone: milestone, caller: who)
                             else { continue }
                             count += 1
                             // Older months verified, then approved, recent ones awaiting review;
                             // one rejected and one withdrawn per series to show every state.
                             switch monthsAgo {
                             case 7...12:
-                                _ = try await tx.transition(s.id, .approve, comment: nil, caller: admin)
-                                _ = try await tx.transition(s.id, .verify, comment: nil, caller: auditor)
+                                _ = try await tx.acting(as: admin).transition(s.id, .approve, comment: nil, caller: admin)
+                                _ = try await tx.acting(as: auditor).transition(s.id, .verify, comment: nil, caller: auditor)
                             case 4...6:
-                                _ = try await tx.transition(s.id, .approve, comment: nil, caller: admin)
+                                _ = try await tx.acting(as: admin).transition(s.id, .approve, comment: nil, caller: admin)
                             case 3:
-                                _ = try await tx.transition(s.id, .reject, comment: "evidence missing: attach the weighbridge tickets", caller: admin)
+                                _ = try await tx.acting(as: admin).transition(s.id, .reject, comment: "evidence missing: attach the weighbridge tickets", caller: admin)
                             case 2:
-                                _ = try await tx.transition(s.id, .withdraw, comment: nil, caller: who)
+                                _ = try await tx.acting(as: who).transition(s.id, .withdraw, comment: nil, caller: who)
                             default:
                                 break
                             }
@@ -210,35 +210,35 @@ public enum DemoCoalition {
             // review with one approval, and a draft.
             let reviewer = users["reviewer@coalition.example"]!
             let unilux = Caller(userID: admin.userID, organizationID: orgs["unilux-china"]!, role: .coalitionAdmin, scopes: [.read, .write], tokenID: UUID())
-            let detergent = try await tx.createStandard(
+            let detergent = try await tx.acting(as: unilux).createStandard(
                 title: "Guidelines for the production of green and low-carbon liquid detergents", category: .product,
                 issuers: [orgs["greenmart"]!, orgs["unilux-china"]!, orgs["standards-institute"]!],
                 body: Self.detergentGuideline, changeNote: "first edition", caller: unilux)
             var locked = try await tx.lockStandard(id: detergent)!
-            try await tx.submitStandard(locked)
+            try await tx.acting(as: unilux).submitStandard(locked)
             locked = try await tx.lockStandard(id: detergent)!
-            _ = try await tx.castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
+            _ = try await tx.acting(as: admin).castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
             locked = try await tx.lockStandard(id: detergent)!
-            _ = try await tx.castReview(locked, decision: .approve, comment: "well evidenced", configuredQuorum: 2, caller: reviewer)
+            _ = try await tx.acting(as: reviewer).castReview(locked, decision: .approve, comment: "well evidenced", configuredQuorum: 2, caller: reviewer)
             locked = try await tx.lockStandard(id: detergent)!
-            try await tx.publishStandard(locked)
+            try await tx.acting(as: admin).publishStandard(locked)
             for (i, slug) in ["unilux-china", "cedar-home", "lotus-care", "greenmart"].enumerated() {
                 let adopter = Caller(userID: admin.userID, organizationID: orgs[slug]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
-                _ = try await tx.adopt(standard: detergent, version: 1, adoptedOn: CalendarDate(year: 2023, month: 3 + i, day: 1)!,
+                _ = try await tx.acting(as: adopter).adopt(standard: detergent, version: 1, adoptedOn: CalendarDate(year: 2023, month: 3 + i, day: 1)!,
                                        evidenceURL: "https://\(slug).example/detergent-lca.pdf", caller: adopter)
             }
             let swiftroute = Caller(userID: users["admin@swiftroute.example"]!.userID, organizationID: orgs["swiftroute"]!, role: .memberAdmin, scopes: [.read, .write], tokenID: UUID())
-            let packaging = try await tx.createStandard(
+            let packaging = try await tx.acting(as: swiftroute).createStandard(
                 title: "Recyclable express packaging: materials and labelling", category: .packaging,
                 issuers: [orgs["swiftroute"]!, orgs["greenmart"]!],
                 body: "# Recyclable express packaging\n\nMono-material mailers, water-based inks, a recycling label on every parcel.",
                 changeNote: "first edition", caller: swiftroute)
             locked = try await tx.lockStandard(id: packaging)!
-            try await tx.submitStandard(locked)
-            locked = try await tx.lockStandard(id: packaging)!
-            _ = try await tx.castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
+            try await tx.acting(as: swiftroute).submitStandard(locked)
+            locked = try await tx.acting(as: admin).lockStandard(id: packaging)!
+            _ = try await tx.acting(as: admin).castReview(locked, decision: .approve, comment: nil, configuredQuorum: 2, caller: admin)
             let meadowgold = Caller(userID: users["editor@meadowgold.example"]!.userID, organizationID: orgs["meadowgold"]!, role: .memberEditor, scopes: [.read, .write], tokenID: UUID())
-            _ = try await tx.createStandard(
+            _ = try await tx.acting(as: meadowgold).createStandard(
                 title: "Carbon data of chilled dairy goods in transit", category: .logistics, issuers: [orgs["meadowgold"]!, orgs["swiftroute"]!],
                 body: "# Carbon data of chilled dairy goods\n\nDraft: what a shipment record holds.", changeNote: "outline", caller: meadowgold)
             return .seeded(accounts: accounts, submissions: count)

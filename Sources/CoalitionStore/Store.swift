@@ -61,6 +61,13 @@ public struct StoreTransaction: Sendable {
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult { try await connection.query(sql) }
 
+    /// The rest of this transaction acts for `caller`, as row-level security sees it: for the
+    /// owner's own commands (seed-demo), which write on behalf of many users in one transaction.
+    public func acting(as caller: Caller) async throws -> StoreTransaction {
+        try await connection.executeScript(Store.callerSettings(caller))
+        return StoreTransaction(connection: connection, caller: caller)
+    }
+
     /// Appends an audit entry in this transaction: it is stored exactly when the change is.
     public func audit(_ action: String, entity: String, id: String?, data: [String: JSONValue] = [:], caller override: Caller? = nil) async throws {
         let who = override ?? caller

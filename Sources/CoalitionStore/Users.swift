@@ -51,6 +51,15 @@ extension StoreTransaction {
         }
     }
 
+    /// Active coalition admins other than `user`, counted under a lock so that two admins
+    /// demoting each other at once cannot leave none.
+    public func otherActiveAdmins(than user: UUID) async throws -> Int {
+        try await query("SELECT pg_advisory_xact_lock(hashtext('coalition-admins'))")
+        return try await query("""
+            SELECT count(*) AS n FROM users WHERE role = 'coalition_admin' AND status = 'active' AND id <> \(user)
+            """)[0].decode("n")
+    }
+
     public func updateUser(id: UUID, _ changes: UserChanges) async throws -> User? {
         guard let row = try await query("""
             UPDATE users SET display_name = coalesce(\(changes.displayName), display_name),

@@ -175,6 +175,12 @@ struct Serve: AsyncParsableCommand {
                 await database.close()
                 throw Failure("\(pending.count) migration(s) pending (first \(pending[0])); run `coalition-server migrate` or start with --migrate")
             }
+            do {
+                try await Store(pool: database).checkServingRole()
+            } catch let refusal as ServingRoleRefusal {
+                await database.close()
+                throw Failure(refusal.description)
+            }
             let bound = settings
             let env = APIEnvironment(
                 store: Store(pool: database), passwords: PasswordHasher(cost: settings.bcryptCost), settings: settings, migrator: migrator)

@@ -36,7 +36,7 @@ final class RecordReader {
             throw ConfigError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         self.handle = handle
-        self.splitter = BulkRecordSplitter(format: format, maxRecordBytes: .max)
+        self.splitter = BulkRecordSplitter(format: format)
     }
 
     deinit { try? handle.close() }
@@ -136,17 +136,23 @@ extension Submissions {
             // First pass: count the rows (for progress, and for --atomic).
             var total = 0
             var header: BulkRecord?
+            var firstOversized: Int?
             do {
                 let reader = try RecordReader(path: file, format: format)
                 while let record = try reader.read() {
                     if format == .csv && header == nil { header = record } else { total += 1 }
+                    if record.oversized, firstOversized == nil { firstOversized = record.line }
                 }
             } catch {
                 throw fail("\(error)")
             }
             if format == .csv && header == nil { throw fail("\(file) is empty; a CSV file needs a header row") }
+            if let header, header.oversized { throw fail("line 1: the header is longer than \(BulkLimits.recordBytes) bytes") }
             if atomic && total > batchSize {
                 throw fail("--atomic: \(file) holds \(total) rows, more than one batch of \(batchSize); raise --batch-size or upload without --atomic")
+            }
+            if atomic, let firstOversized {
+                throw fail("--atomic: line \(firstOversized) is longer than \(BulkLimits.recordBytes) bytes, so nothing was stored", status: Exit.refused)
             }
 
             var errorsFile: FileHandle?
@@ -176,6 +182,7 @@ extension Submissions {
                 combined.rejected += outcome.report.rejected
                 combined.stored = combined.stored && outcome.report.stored
                 combined.errors += outcome.report.errors
+                combined.errorsOmitted += outcome.report.errorsOmitted
                 if let errorsFile { Self.writeRejected(outcome, format: format, to: errorsFile) }
                 progress.advance(outcome)
             }
@@ -188,7 +195,18 @@ extension Submissions {
                     var index = 0
                     while true {
                         var records: [BulkRecord] = []
-                        while records.count < batchSize, let record = try reader.read() { records.append(record) }
+                        while records.count < batchSize, let record = try reader.read() {
+                            // A row longer than any server reads is rejected here; its bytes
+                            // were never held.
+                            guard !record.oversized else {
+                                let problem = BulkRecordProblem.tooLong(limit: BulkLimits.recordBytes).description
+                                combined.rejected += 1
+                                combined.errors.append(.init(line: record.line, field: "_row", message: problem))
+                                if let errorsFile { Self.writeUnreadable(record, problem, columns: header, to: errorsFile) }
+                                continue
+                            }
+                            records.append(record)
+                        }
                         if records.isEmpty { break }
                         let batch = Self.makeBatch(index: index, header: header, records: records)
                         index += 1
@@ -228,6 +246,9 @@ extension Submissions {
                 for e in combined.errors.prefix(20) { Output.write("line \(e.line): \(e.field) \(e.message)\n") }
                 if combined.errors.count > 20 {
                     Output.write("… and \(combined.errors.count - 20) more errors\(errorsOut == nil ? " (use --errors-out FILE)" : "")\n")
+                }
+                if combined.errorsOmitted > 0 {
+                    Output.write("(\(combined.errorsOmitted) more errors were not reported: the server reports at most \(BulkLimits.reportedErrors) a request; use a smaller --batch-size)\n")
                 }
             }
             if combined.rejected > 0 { throw Exit.refused }
@@ -292,6 +313,13 @@ extension Submissions {
             for (line, index) in batch.lines where line <= n && line > (best?.batchLine ?? 0) { best = (line, index) }
             guard let best else { return n }
             return batch.records[best.index].line + (n - best.batchLine)
+        }
+
+        /// Appends a row that was not sent (too long to read) to the errors file: empty columns,
+        /// then its line, field and message.
+        static func writeUnreadable(_ record: BulkRecord, _ problem: String, columns header: BulkRecord?, to handle: FileHandle) {
+            let count = header.flatMap { try? CSVRecord.fields($0.bytes).get().count } ?? BulkColumns.ordered.count
+            handle.write(Data((String(repeating: ",", count: max(0, count - 1)) + "," + CSVText.line([String(record.line), "_row", problem]) + "\n").utf8))
         }
 
         /// Appends the batch's rejected rows to the errors file: the original columns, then

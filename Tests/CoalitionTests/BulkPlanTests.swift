@@ -89,12 +89,22 @@ struct BulkPlanTests {
                                      "value": "1", "unit": "t"].merging(fields) { $1 })
     }
 
+    /// The plan of `rows` and the candidates it handed out.
     func plan(_ rows: [BulkRow], _ options: BulkOptions = BulkOptions()) -> BulkPlan {
-        BulkPlan(rows: rows, organizationSlug: "member-a", projects: projects, today: today, options: options)
+        planned(rows, options).plan
+    }
+
+    func planned(_ rows: [BulkRow], _ options: BulkOptions = BulkOptions()) -> (plan: BulkPlan, candidates: [BulkCandidate]) {
+        var plan = BulkPlan(organizationSlug: "member-a", today: today, options: options)
+        var candidates: [BulkCandidate] = []
+        for row in rows {
+            if let candidate = plan.judge(row, project: row.fields["project"].flatMap { projects[$0] }) { candidates.append(candidate) }
+        }
+        return (plan, candidates)
     }
 
     @Test func everyRowIsJudgedByTheSubmissionRulesAndWhatItNames() {
-        let p = plan([
+        let (p, candidates) = planned([
             row(2, [:]),
             row(3, ["project": "nope"]),
             row(4, ["project": "other"]),
@@ -107,10 +117,22 @@ struct BulkPlanTests {
         ])
         let got = Set(p.errors.map { "\($0.line):\($0.field)" })
         #expect(got == ["3:project", "4:project", "5:milestone", "6:organization", "7:value", "9:value"])
-        #expect(p.candidates.map(\.line) == [2], "line 8 repeats line 2 in kg, line 10 repeats it exactly")
+        #expect(candidates.map(\.line) == [2], "line 8 repeats line 2 in kg, line 10 repeats it exactly")
+        #expect(p.candidates == 1)
         #expect(p.repeatedRows == 2)
         #expect(p.rejectedLines == [3, 4, 5, 6, 7, 9])
         #expect(p.storesAnything)
+    }
+
+    @Test func unreadableRecordsAreRejectedRowsAndErrorsAreCapped() {
+        var p = BulkPlan(organizationSlug: "member-a", today: today, options: BulkOptions(), maxErrors: 2)
+        p.reject(line: 5, .fieldCount(found: 1, expected: 6))
+        p.reject(line: 6, .unknownKey("colour"))
+        p.reject(line: 7, .notJSON("unexpected character"))
+        #expect(p.errors.map { "\($0.line):\($0.field)" } == ["5:_row", "6:colour"])
+        #expect(p.omittedErrors == 1)
+        let (report, keep) = p.settle(nil)
+        #expect(keep && report.rejected == 3 && report.errors.count == 2 && report.errorsOmitted == 1)
     }
 
     @Test func aRowMissingColumnsNamesEachOfThem() {

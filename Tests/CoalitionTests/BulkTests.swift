@@ -4,13 +4,16 @@ import NIOHTTP1
 import PQ
 import Testing
 
-func upload(_ p: ProjectFixture, _ body: String, contentType: String = "text/csv", query: String = "", as caller: String = "member_editor") async throws -> HTTPResult {
+func upload(
+    _ p: ProjectFixture, _ body: String, contentType: String = "text/csv", query: String = "", as caller: String = "member_editor",
+    headers: [(String, String)] = []
+) async throws -> HTTPResult {
     try await CoalitionFixture.call(p.f.server, .POST, "/v1/submissions/bulk" + query, token: p.f.tokens[caller], raw: Data(body.utf8),
-                                    headers: [("Content-Type", contentType)])
+                                    headers: [("Content-Type", contentType)] + headers)
 }
 
 func storedCount(_ p: ProjectFixture) async throws -> Int {
-    try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+    try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
         try await conn.query("SELECT count(*) AS n FROM submissions")[0].decode("n", as: Int.self)
     }
 }
@@ -75,7 +78,7 @@ struct BulkTests {
         #expect(got == expected, "\(got.symmetricDifference(expected).sorted())")
         #expect(r.json?["accepted"] as? Int == 3)
         #expect(r.json?["rejected"] as? Int == 12)
-        let notes = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+        let notes = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT notes FROM submissions WHERE period_start = '2026-11-01'")[0].decode("notes", as: String.self)
         }
         #expect(notes == "quoted, with \"quotes\"\nand a newline")
@@ -110,8 +113,11 @@ struct BulkTests {
         #expect((unknown.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "colour")
         let missing = try await upload(p, "project,milestone,period_start,value,unit\n")
         #expect(missing.status == 422)
+        // A row that cannot be read is a rejected row, not a refused file (issue 10).
         let unclosed = try await upload(p, "project,milestone,period_start,period_end,value,unit\n\"rpet-recycling,x\n")
-        #expect(unclosed.status == 400)
+        #expect(unclosed.status == 200)
+        #expect((unclosed.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "_row")
+        #expect(try await upload(p, "project,milestone,period_start,period_end,value,unit\nrpet-recycling,\u{0}\n").status == 400, "a body that is not text")
         let nd = """
             {"project":"rpet-recycling","milestone":"rpet-tonnes","period_start":"2026-02-01","period_end":"2026-02-28","value":2.25,"unit":"t"}
 
@@ -142,15 +148,30 @@ struct BulkTests {
 
 @Suite("Bulk file parsing (pure)")
 struct BulkFileTests {
+    /// The entries of a whole file, read as the server reads a stream.
+    static func entries(_ text: String, _ format: BulkFormat = .csv) throws(BulkFileError) -> [BulkEntry] {
+        var splitter = BulkRecordSplitter(format: format)
+        var records: [BulkRecord] = []
+        splitter.feed(Array(text.utf8)) { records.append($0) }
+        splitter.finish { records.append($0) }
+        var reader = BulkRowReader(format: format)
+        var entries: [BulkEntry] = []
+        for record in records { entries.append(try reader.read(record)) }
+        return entries
+    }
+
     @Test func csvHandlesQuotesNewlinesAndLineNumbers() throws {
-        let rows = try CSVFile.parse(Array("project,milestone,period_start,period_end,value,unit,notes\na,b,c,d,1,t,\"x, \"\"y\"\"\nz\"\na2,b,c,d,2,t,\n".utf8))
+        let entries = try Self.entries("project,milestone,period_start,period_end,value,unit,notes\na,b,c,d,1,t,\"x, \"\"y\"\"\nz\"\na2,b,c,d,2,t,\n")
+        let rows = entries.compactMap { if case .row(let row) = $0 { row } else { nil } }
         #expect(rows.count == 2)
         #expect(rows[0].line == 2)
         #expect(rows[0].fields["notes"] == "x, \"y\"\nz")
         #expect(rows[1].line == 4)
         #expect(rows[1].fields["notes"] == nil)
-        #expect(throws: BulkFileError.self) { try CSVFile.parse(Array("project,milestone\n".utf8)) }
-        #expect(throws: BulkFileError.self) { try CSVFile.parse([]) }
-        #expect(throws: BulkFileError.self) { try CSVFile.parse(Array("project,milestone,period_start,period_end,value,unit\na,b\n".utf8)) }
+        #expect(throws: BulkFileError.self) { try Self.entries("project,milestone\n") }
+        #expect(try Self.entries("").isEmpty, "an empty file has no header: the route answers 400")
+        let short = try Self.entries("project,milestone,period_start,period_end,value,unit\na,b\n")
+        #expect(short.last == .unreadable(2, .fieldCount(found: 2, expected: 6)), "a short row is a row error, not the file's")
+        #expect(throws: BulkFileError.self) { try Self.entries("project,milestone,period_start,period_end,value,unit\na,\u{0}\n") }
     }
 }

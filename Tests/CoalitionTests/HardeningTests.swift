@@ -5,6 +5,8 @@ import NIOHTTP1
 import PQ
 import Testing
 
+@testable import CoalitionStore
+
 /// Hostile input and operator faults (issue 10): each test failed before its fix.
 @Suite("Hardening: hostile input, limits, faults")
 struct HardeningTests {
@@ -17,16 +19,14 @@ struct HardeningTests {
         #expect(ContinuousClock.now - start < .milliseconds(200))
 
         let p = try await ProjectFixture.start()
-        let started = ContinuousClock.now
         let r = try await p.submit(p.tonnes, report("2026-01-01", "2026-01-31", hostile))
-        #expect(ContinuousClock.now - started < .seconds(2))
         #expect(r.status == 422)
         let errors = r.json?["errors"] as? [[String: Any]] ?? []
         #expect(errors.contains { $0["field"] as? String == "value" && ($0["message"] as? String)?.contains("at most 64 characters") == true }, "\(r.text.prefix(300))")
         let target = try await p.f.call(.PATCH, "/v1/milestones/\(p.tonnes)", as: "coalition_admin", json: ["target_value": hostile])
         #expect(target.status == 422)
         #expect((target.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "target_value")
-        let stored = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+        let stored = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT count(*) AS n FROM submissions")[0].decode("n", as: Int.self)
         }
         #expect(stored == 0)
@@ -72,7 +72,8 @@ struct HardeningTests {
     @Test func aStalledRequestIsAnswered408AndIdleConnectionsAreClosed() async throws {
         let db = try await TestDatabase.migrated()
         let server = try await ServerProcess.start(database: db, environment: [
-            "COALITION_REQUEST_READ_TIMEOUT_SECONDS": "2", "COALITION_IDLE_TIMEOUT_SECONDS": "2",
+            // The read deadline below the idle timeout, as in production (30 s and 60 s).
+            "COALITION_REQUEST_READ_TIMEOUT_SECONDS": "1", "COALITION_IDLE_TIMEOUT_SECONDS": "3",
         ])
         let port = RawConnection.port(of: server.baseURL)
         let stalled = try RawConnection(port: port)
@@ -180,6 +181,240 @@ struct HardeningTests {
         #expect(needless.status == 422)
         #expect(try await f.call(.PATCH, "/v1/users/\(viewer)", as: "member_admin", json: ["password": fresh]).status == 200)
         #expect(try await CoalitionFixture.login(f.server, "viewerA@fixture.test", fresh).hasPrefix("clc_"))
+        try await f.stop()
+    }
+
+    /// The peak resident memory of a process so far (VmHWM), in bytes.
+    static func peakMemory(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+        return (Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0) * 1024
+    }
+
+    @Test func aGarbageBulkFileIsRefusedAtTheRowCapWithoutHoldingIt() async throws {
+        let p = try await ProjectFixture.start()
+        let pid = p.f.server.child.process.processIdentifier
+        // Warm up: one small upload, so that the baseline includes what any upload touches.
+        #expect(try await upload(p, BulkTests.csv(0..<10)).status == 200)
+        let before = try Self.peakMemory(pid)
+        var garbage = Data("project,milestone,period_start,period_end,value,unit\n".utf8)
+        garbage.append(Data(repeating: 0, count: 40_000_000))
+        garbage.withUnsafeMutableBytes { bytes in
+            for i in stride(from: 53, to: bytes.count, by: 2) {
+                bytes[i] = UInt8(ascii: "x")
+                if i + 1 < bytes.count { bytes[i + 1] = UInt8(ascii: "\n") }
+            }
+        }
+        let r = try await CoalitionFixture.call(p.f.server, .POST, "/v1/submissions/bulk", token: p.f.tokens["member_editor"], raw: garbage,
+                                                headers: [("Content-Type", "text/csv")])
+        #expect(r.status == 413, "\(r.text.prefix(300))")
+        #expect((r.json?["detail"] as? String)?.contains("more than 50000 rows") == true)
+        let grown = try Self.peakMemory(pid) - before
+        #expect(grown < 100 << 20, "the server's peak memory grew by \(grown >> 20) MB for a 40 MB garbage file")
+        #expect(try await storedCount(p) == 10)
+        try await p.f.stop()
+    }
+
+    @Test func brokenLinesAreRejectedRowsAndTheRestIsStored() async throws {
+        let p = try await ProjectFixture.start()
+        let nd = """
+            {"project":"rpet-recycling","milestone":"rpet-tonnes","period_start":"2026-02-01","period_end":"2026-02-28","value":"2","unit":"t"}
+            {"project":"rpet-recycling","milestone":"rpet-tonnes","period_start":"2026-03-01",
+            [1, 2]
+            {"project":"rpet-recycling","milestone":"rpet-tonnes","colour":"green"}
+            {"project":"rpet-recycling","milestone":"rpet-tonnes","period_start":"2026-04-01","period_end":"2026-04-30","value":"3","unit":"t"}
+            """
+        let r = try await upload(p, nd, contentType: "application/x-ndjson")
+        #expect(r.status == 200, "\(r.text)")
+        #expect(r.json?["accepted"] as? Int == 2)
+        #expect(r.json?["rejected"] as? Int == 3)
+        let errors = (r.json?["errors"] as? [[String: Any]] ?? []).map { "\($0["line"] as? Int ?? 0):\($0["field"] as? String ?? "")" }
+        #expect(errors == ["2:_row", "3:_row", "4:colour"])
+        let csv = "project,milestone,period_start,period_end,value,unit\nrpet-recycling,rpet-tonnes,2026-05-01\n"
+            + "rpet-recycling,rpet-tonnes,2026-05-01,2026-05-31,1,t\n" + "a,\"b\"c,d,e,f,g\n" + String(repeating: "y", count: 70_000) + "\n"
+        let c = try await upload(p, csv)
+        #expect(c.status == 200, "\(c.text.prefix(300))")
+        #expect(c.json?["accepted"] as? Int == 1)
+        let csvErrors = (c.json?["errors"] as? [[String: Any]] ?? []).map { "\($0["line"] as? Int ?? 0):\($0["field"] as? String ?? ""):\($0["message"] as? String ?? "")" }
+        #expect(csvErrors == [
+            "2:_row:has 3 fields; the header has 6", "4:_row:a quoted field must end at a comma or the end of the line",
+            "5:_row:is longer than 65536 bytes",
+        ])
+        #expect(try await storedCount(p) == 3)
+        try await p.f.stop()
+    }
+
+    @Test func aReadScopeTokenIsRefusedBeforeItsBodyIsRead() async throws {
+        let p = try await ProjectFixture.start()
+        let big = Data(repeating: UInt8(ascii: " "), count: 8 << 20)
+        let r = try await CoalitionFixture.call(p.f.server, .POST, "/v1/submissions/bulk", token: p.f.tokens["read_scope"], raw: big,
+                                                headers: [("Content-Type", "application/json"), ("Idempotency-Key", "k-1")])
+        #expect(r.status == 403)
+        let keys = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+            try await conn.query("SELECT count(*) AS n FROM idempotency_keys")[0].decode("n", as: Int.self)
+        }
+        #expect(keys == 0, "no key was claimed for a request that was not admitted")
+        try await p.f.stop()
+    }
+
+    @Test func anIdempotentAnswerCommitsWithTheChangeAndKeepsNoSecret() async throws {
+        let f = try await CoalitionFixture.start()
+        // The path spelled with a trailing slash routes to the same endpoint.
+        let created = try await CoalitionFixture.call(f.server, .POST, "/v1/tokens/", token: f.adminToken, json: ["name": "ci"],
+                                                      headers: [("Idempotency-Key", "token-1")])
+        #expect(created.status == 201, "\(created.text)")
+        let secret = try #require(created.json?["token"] as? String)
+        let id = try #require(created.json?["id"] as? String)
+        let (sameTransaction, stored) = try await withOwnerConnection(database: f.db.name) { (conn: Connection) async throws -> (Bool, String) in
+            let row = try await conn.query("""
+                SELECT (k.xmin::text = t.xmin::text) AS same, convert_from(k.response_body, 'UTF8') AS body
+                FROM idempotency_keys k, api_tokens t WHERE k.key = 'token-1' AND t.id = \(UUID(uuidString: id)!)
+                """)[0]
+            return (try row.decode("same"), try row.decode("body"))
+        }
+        #expect(sameTransaction, "the answer was written by the transaction that created the token")
+        #expect(!stored.contains(secret.split(separator: "_").last!), "the secret is not stored")
+        let replay = try await CoalitionFixture.call(f.server, .POST, "/v1/tokens", token: f.adminToken, json: ["name": "ci"],
+                                                     headers: [("Idempotency-Key", "token-1")])
+        #expect(replay.status == 201 && replay.header("Idempotent-Replayed") == "true")
+        #expect(replay.json?["id"] as? String == id)
+        try await f.stop()
+    }
+
+    @Test func bulkUploadsReplayByTheirBytesWithoutHoldingThem() async throws {
+        let p = try await ProjectFixture.start()
+        let file = BulkTests.csv(0..<20)
+        let first = try await upload(p, file, headers: [("Idempotency-Key", "bulk-1")])
+        #expect(first.json?["accepted"] as? Int == 20)
+        let again = try await upload(p, file, headers: [("Idempotency-Key", "bulk-1")])
+        #expect(again.header("Idempotent-Replayed") == "true")
+        #expect(again.json?["accepted"] as? Int == 20, "the first answer, not 'unchanged'")
+        let other = try await upload(p, BulkTests.csv(0..<21), headers: [("Idempotency-Key", "bulk-1")])
+        #expect(other.status == 422)
+        #expect((other.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "Idempotency-Key")
+        // A dry run changes nothing; its answer is replayed all the same.
+        let dry = try await upload(p, BulkTests.csv(100..<105), query: "?dry_run=true", headers: [("Idempotency-Key", "bulk-2")])
+        #expect(dry.json?["accepted"] as? Int == 5 && dry.json?["stored"] as? Bool == false)
+        #expect(try await upload(p, BulkTests.csv(100..<105), query: "?dry_run=true", headers: [("Idempotency-Key", "bulk-2")])
+            .header("Idempotent-Replayed") == "true")
+        #expect(try await storedCount(p) == 20)
+        try await p.f.stop()
+    }
+
+    @Test func theServerRefusesToServeAsARoleThatBypassesRowLevelSecurity() async throws {
+        let db = try await TestDatabase.migrated()
+        for (url, role, reason) in [(try db.ownerURL, "coalition_owner", "owns"), (try db.superuserURL, "postgres", "superuser")] {
+            let (status, _, stderr) = try await run("coalition-server", ["serve", "--host", "127.0.0.1", "--port", "0"], environment: [
+                "DATABASE_URL": url, "COALITION_MIGRATIONS_DIR": TestEnvironment.migrationsDirectory.path,
+            ])
+            #expect(status == 1)
+            #expect(stderr.split(separator: "\n").count == 1, "\(stderr)")
+            #expect(stderr.contains("refusing to serve as role \"\(role)\"") && stderr.contains(reason), "\(stderr)")
+        }
+    }
+
+    @Test func aMemberAdminManagesOnlyItsMemberUsersTokens() async throws {
+        let f = try await CoalitionFixture.start()
+        let partner = try #require(try await f.call(.POST, "/v1/organizations", as: "coalition_admin", json: [
+            "slug": "institute", "name": "Institute", "kind": "partner",
+        ]).json?["id"] as? String)
+        for (email, role) in [("appointed@fixture.test", "auditor"), ("partner-admin@fixture.test", "member_admin")] {
+            let r = try await f.call(.POST, "/v1/organizations/\(partner)/users", as: "coalition_admin", json: [
+                "email": email, "display_name": email, "role": role, "password": CoalitionFixture.password,
+            ])
+            #expect(r.status == 201, "\(r.text)")
+        }
+        let auditor = try await CoalitionFixture.login(f.server, "appointed@fixture.test", CoalitionFixture.password)
+        let admin = try await CoalitionFixture.login(f.server, "partner-admin@fixture.test", CoalitionFixture.password)
+        let listed = try await CoalitionFixture.call(f.server, .GET, "/v1/organizations/\(partner)/tokens", token: admin)
+        let kinds = (listed.json?["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(kinds.count == 1, "only the member admin's own session: \(listed.text)")
+        let auditorTokens = try await CoalitionFixture.call(f.server, .GET, "/v1/tokens", token: auditor)
+        let auditorToken = try #require((auditorTokens.json?["items"] as? [[String: Any]])?.first?["id"] as? String)
+        let revoke = try await CoalitionFixture.call(f.server, .DELETE, "/v1/organizations/\(partner)/tokens/\(auditorToken)", token: admin)
+        #expect(revoke.status == 404)
+        #expect(try await CoalitionFixture.call(f.server, .GET, "/v1/me", token: auditor).status == 200, "the auditor's session lives")
+        try await f.stop()
+    }
+
+    @Test func rowLevelSecurityWritesAreAsNarrowAsTheService() async throws {
+        let f = try await CoalitionFixture.start()
+        // A draft of member B, and a published standard with a draft of its next version.
+        let draft = try await CoalitionFixture.call(f.server, .POST, "/v1/standards", token: f.tokens["memberB_admin"], json: [
+            "title": "B's draft", "category": "product", "body": "text",
+        ])
+        let draftID = try #require(draft.json?["id"] as? String)
+        let editorA = Caller(
+            userID: UUID(uuidString: f.users["editorA"]!)!, organizationID: UUID(uuidString: f.memberA)!, role: .memberEditor,
+            scopes: [.read, .write], tokenID: UUID())
+        let own = try await f.call(.POST, "/v1/standards", as: "member_editor", json: ["title": "A's draft", "category": "product", "body": "text"])
+        let ownID = try #require(own.json?["id"] as? String)
+        let spare = try await f.call(.POST, "/v1/tokens", as: "member_editor", json: ["name": "spare"])
+        #expect(try await f.call(.DELETE, "/v1/tokens/\(try #require(spare.json?["id"] as? String))", as: "member_editor").status == 200)
+        try await TestDatabase.using(try f.db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
+            let store = Store(pool: pool)
+            func refused(_ what: String, _ sql: SQL) async {
+                await #expect(throws: PQError.self, "\(what)") {
+                    try await store.transaction(as: editorA) { tx in
+                        let result = try await tx.query(sql)
+                        if result.affectedRows == 0 { throw PQError(.server, message: "no row was changed", sqlState: "42501") }
+                    }
+                }
+            }
+            await refused("an issuer added to another organization's draft",
+                          "INSERT INTO standard_issuers (standard_id, organization_id) VALUES (\(UUID(uuidString: draftID)!), \(editorA.organizationID))")
+            await refused("an issuing editor publishing its own version",
+                          "UPDATE standard_versions SET status = 'published' WHERE standard_id = \(UUID(uuidString: ownID)!)")
+            await refused("an issuing editor publishing its standard",
+                          "UPDATE standards SET published_version = 1, status = 'published' WHERE id = \(UUID(uuidString: ownID)!)")
+            await refused("an adoption of a version that is not published", """
+                INSERT INTO adoptions (standard_id, version_number, organization_id, adopted_on, created_by)
+                VALUES (\(UUID(uuidString: ownID)!), 1, \(editorA.organizationID), current_date, \(editorA.userID))
+                """)
+            await refused("a revoked token taken back", "UPDATE api_tokens SET revoked_at = NULL WHERE user_id = \(editorA.userID) AND revoked_at IS NOT NULL")
+            await refused("a session re-scoped", "UPDATE api_tokens SET scopes = ARRAY['read'] WHERE user_id = \(editorA.userID) AND kind = 'session'")
+        }
+        try await f.stop()
+    }
+
+    /// Found by schemathesis: text fields checked for length only passed U+0000 to PostgreSQL,
+    /// which refuses it (500).
+    @Test func aNULCharacterInAnyTextFieldIs422NotA500() async throws {
+        let p = try await ProjectFixture.start()
+        let f = p.f
+        let login = try await CoalitionFixture.call(f.server, .POST, "/v1/auth/login", json: ["email": "a\u{0}b@x.example", "password": "whatever-long-pw"])
+        #expect(login.status == 422)
+        let cases: [(String, String, String?, [String: any Sendable], String)] = [
+            ("PATCH", "/v1/projects/\(p.project)", "coalition_admin", ["description": "d\u{0}"], "description"),
+            ("POST", "/v1/standards", "coalition_admin", ["title": "T", "category": "product", "body": "b\u{0}", "issuers": [f.memberA]], "body"),
+            ("POST", "/v1/milestones/\(p.tonnes)/submissions", "member_editor",
+             ["period_start": "2026-01-01", "period_end": "2026-01-31", "value": "1", "unit": "t", "notes": "n\u{0}"], "notes"),
+        ]
+        for (method, path, caller, body, field) in cases {
+            let r = try await f.call(method == "PATCH" ? .PATCH : .POST, path, as: caller, json: body)
+            #expect(r.status == 422, "\(method) \(path): \(r.text.prefix(200))")
+            #expect((r.json?["errors"] as? [[String: Any]])?.contains { $0["field"] as? String == field } == true, "\(r.text.prefix(200))")
+        }
+        let created = try await p.submit(p.tonnes, report("2026-02-01", "2026-02-28", "1"))
+        let id = try #require(created.json?["id"] as? String)
+        let review = try await f.call(.POST, "/v1/submissions/\(id)/review", as: "coalition_admin", json: ["decision": "reject", "comment": "no\u{0}"])
+        #expect(review.status == 422)
+        try await f.stop()
+    }
+
+    @Test func theLastActiveAdminCannotBeDemotedNorTheSecretariatSuspended() async throws {
+        let f = try await CoalitionFixture.start()
+        let me = try #require(try await f.call(.GET, "/v1/me", as: "coalition_admin").json?["user"] as? [String: Any])["id"] as? String
+        let demote = try await f.call(.PATCH, "/v1/users/\(me ?? "")", as: "coalition_admin", json: ["role": "auditor"])
+        #expect(demote.status == 409, "\(demote.text)")
+        #expect(try await f.call(.PATCH, "/v1/users/\(me ?? "")", as: "coalition_admin", json: ["status": "disabled"]).status == 409)
+        #expect(try await f.call(.PATCH, "/v1/organizations/\(f.secretariatID)", as: "coalition_admin", json: ["status": "suspended"]).status == 409)
+        // With a second admin, the first may step down.
+        let second = try await f.call(.POST, "/v1/organizations/\(f.secretariatID)/users", as: "coalition_admin", json: [
+            "email": "second@fixture.test", "display_name": "Second", "role": "coalition_admin", "password": CoalitionFixture.password,
+        ])
+        #expect(second.status == 201)
+        #expect(try await f.call(.PATCH, "/v1/users/\(me ?? "")", as: "coalition_admin", json: ["role": "auditor"]).status == 200)
         try await f.stop()
     }
 }

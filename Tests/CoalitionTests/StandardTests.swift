@@ -131,7 +131,7 @@ struct StandardTests {
         #expect(statuses == [201, 201, 201, 201])
         let final = try await f.call(.GET, "/v1/standards/\(id)", as: "coalition_admin")
         #expect(final.json?["status"] as? String == "approved")
-        let counts = try await withOwnerConnection(database: f.db.name) { (conn: Connection) async throws in
+        let counts = try await withSuperuserConnection(database: f.db.name) { (conn: Connection) async throws in
             (try await conn.query("SELECT count(*) AS n FROM standard_reviews")[0].decode("n", as: Int.self),
              try await conn.query("SELECT count(*) AS n FROM audit_log WHERE action = 'standard.approve'")[0].decode("n", as: Int.self))
         }

@@ -116,7 +116,7 @@ struct SubmissionTests {
         // A milestone that does not exist, or of a project the caller is not in: 404.
         #expect(try await p.submit(UUID().uuidString.lowercased(), report("2026-01-01", "2026-01-31", "1")).status == 404)
         #expect(try await p.submit(p.tonnes, as: "memberB_admin", report("2026-01-01", "2026-01-31", "1")).status == 404)
-        let count = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+        let count = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT count(*) AS n FROM submissions")[0].decode("n", as: Int.self)
         }
         #expect(count == 1, "only the valid percent row was stored")
@@ -163,7 +163,7 @@ struct SubmissionTests {
         #expect(statuses == [201, 201] || statuses == [201, 409], "\(statuses): \(ra.text) \(rb.text)")
         let ids = Set([ra, rb].filter { $0.status == 201 }.compactMap { $0.json?["id"] as? String })
         #expect(ids.count == 1)
-        let stored = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+        let stored = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT count(*) AS n FROM submissions WHERE period_start = '2026-05-01'")[0].decode("n", as: Int.self)
         }
         #expect(stored == 1)
@@ -303,7 +303,7 @@ struct SubmissionTests {
         let (again, out2, _) = try await run("coalition-server", ["seed-demo"], environment: env)
         #expect(again == 0)
         #expect(out2.contains("nothing changed"))
-        let states = try await withOwnerConnection(database: db.name) { (conn: Connection) async throws in
+        let states = try await withSuperuserConnection(database: db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT DISTINCT status FROM submissions ORDER BY status").map { try $0.decode("status", as: String.self) }
         }
         #expect(states == ["approved", "rejected", "submitted", "verified", "withdrawn"])

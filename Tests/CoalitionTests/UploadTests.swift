@@ -107,7 +107,7 @@ struct UploadTests {
         let got = Dictionary(uniqueKeysWithValues: errors.map { ($0["line"] as? Int ?? 0, $0["field"] as? String ?? "") })
         #expect(got == expected)
         #expect(try await storedCount(p) == 4_996)
-        let notes = try await withOwnerConnection(database: p.f.db.name) { (conn: Connection) async throws in
+        let notes = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
             try await conn.query("SELECT notes FROM submissions WHERE period_start = \(day(2_000))::date")[0].decode("notes", as: String.self)
         }
         #expect(notes == "two\nlines, \"quoted\"")
@@ -121,11 +121,15 @@ struct UploadTests {
         }
         #expect(written.contains("rpet-recycling,rpet-tonnes,\(day(3_001)),\(day(3_001)),1,kWh,wrong family,"))
 
-        // A row the server cannot read at all refuses its batch; the message names the file's line.
-        let malformed = try writeTemporary("malformed.csv", BulkTests.csv(0..<10) + "rpet-recycling,rpet-tonnes\n")
+        // A row that cannot be read at all is a rejected row with the file's line; the rest of
+        // its batch and of the file is uploaded.
+        let malformed = try writeTemporary("malformed.csv", BulkTests.csv(0..<10) + "rpet-recycling,rpet-tonnes\n" + "rpet-recycling,rpet-tonnes,\(day(9_000)),\(day(9_000)),1,t\n")
         let m = try await runCLI(["submissions", "upload", malformed.path, "--batch-size", "4"], configHome: home, environment: Self.env(p))
         #expect(m.status == 1, "\(m.err)")
-        #expect(lines(m.err).last?.contains("line 12:") == true, "\(m.err)")
+        #expect(m.out.contains("accepted 1, unchanged 9, rejected 2"), "\(m.out)")
+        #expect(m.out.contains("line 9: value differs from stored submission"), "line 9 holds i = 7, stored above with another value")
+        #expect(m.out.contains("line 12: _row has 2 fields; the header has 6"), "\(m.out)")
+        #expect(try await storedCount(p) == 4_997)
         try await p.f.stop()
     }
 

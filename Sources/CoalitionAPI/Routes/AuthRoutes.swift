@@ -55,12 +55,12 @@ struct AuthRoutes {
         let new = try await NewToken.read(request, limit: context.bodyLimit)
         let secret = TokenSecret.generate()
         let expiresAt = Date().addingTimeInterval(Double(new.lifetimeDays) * 86_400)
-        let token = try await env.store.transaction(as: caller) { tx in
-            try await tx.createToken(
+        return try await env.store.answering(as: caller) { tx in
+            let token = try await tx.createToken(
                 userID: caller.userID, organizationID: caller.organizationID, kind: .api, name: new.name, keyID: secret.keyID,
                 secretHash: secret.secretHash, scopes: new.scopes, expiresAt: expiresAt)
+            return try jsonResponse(CreatedToken(token: secret.token, details: token), status: .created)
         }
-        return try jsonResponse(CreatedToken(token: secret.token, details: token), status: .created)
     }
 
     func listTokens(_ request: Request, _ context: CallerContext) async throws -> Response {

@@ -7,8 +7,11 @@ import Hummingbird
 import PQ
 
 /// `POST /v1/submissions/bulk?dry_run=&atomic=`: many submissions of the caller's organization
-/// in one CSV or NDJSON body (SPEC §4). The route reads the file and the projects it names;
-/// `BulkPlan` decides row by row; the store writes the plan's candidates set-wise.
+/// in one CSV or NDJSON body (SPEC §4). Who may upload, the flags and the media type are
+/// checked before a byte of the body is read; the body is then read as a stream, record by
+/// record, with the byte, row and record limits enforced as it arrives, so that memory follows
+/// the valid rows kept for COPY, never the body. `BulkPlan` judges each row as it comes; the
+/// store writes the plan's candidates set-wise in one transaction at the end.
 struct BulkRoutes {
     let env: APIEnvironment
     static let path = "/v1/submissions/bulk"
@@ -24,29 +27,117 @@ struct BulkRoutes {
         guard let format = BulkFormat(contentType: request.headers[.contentType] ?? "") else {
             throw Problem(status: 415, title: "Unsupported Media Type", detail: "send text/csv or application/x-ndjson")
         }
-        let settings = env.settings
-        let buffer = try await request.body.collect(upTo: settings.bulkMaxBytes)
-        let rows: [BulkRow]
+        guard let organization = try await env.store.transaction(as: caller, { try await $0.organization(id: caller.organizationID) }),
+            organization.kind == .member
+        else { throw Problems.forbidden("only member organizations report progress") }
+
+        var batch = BulkBatch(
+            plan: BulkPlan(organizationSlug: organization.slug, today: .today(), options: options), format: format,
+            settings: env.settings, projects: ProjectLookup(store: env.store, caller: caller))
+        var bytes = 0
+        for try await chunk in request.body {
+            bytes += chunk.readableBytes
+            guard bytes <= env.settings.bulkMaxBytes else { throw Problem.tooLarge(limit: env.settings.bulkMaxBytes) }
+            try await batch.feed(chunk)
+        }
+        try await batch.finish()
+
+        let (plan, staging) = (batch.plan, batch.staging)
+        return try await env.store.settledTransaction(as: caller) { tx -> Settlement<Response> in
+            let stored = plan.storesAnything ? try await tx.storeBulk(staging, caller: caller) : nil
+            let (report, keep) = plan.settle(stored)
+            let response = try jsonResponse(report)
+            return keep ? .commit(try await IdempotentAnswer.record(response, in: tx)) : .rollback(response)
+        }
+    }
+}
+
+/// One upload as it streams in: records cut by the splitter, read into rows, judged by the
+/// plan, the valid ones staged for COPY.
+struct BulkBatch {
+    var plan: BulkPlan
+    private(set) var staging = BulkStaging()
+    private var splitter: BulkRecordSplitter
+    private var reader: BulkRowReader
+    private let maxRows: Int
+    private var projects: ProjectLookup
+    private var records: [BulkRecord] = []
+    private var rows = 0
+
+    init(plan: BulkPlan, format: BulkFormat, settings: ServerSettings, projects: ProjectLookup) {
+        self.plan = plan
+        self.splitter = BulkRecordSplitter(format: format)
+        self.reader = BulkRowReader(format: format)
+        self.maxRows = settings.bulkMaxRows
+        self.projects = projects
+    }
+
+    mutating func feed(_ chunk: ByteBuffer) async throws {
+        var completed: [BulkRecord] = []
+        chunk.withUnsafeReadableBytes { splitter.feed($0) { completed.append($0) } }
+        for record in completed { try await take(record) }
+    }
+
+    mutating func finish() async throws {
+        var completed: [BulkRecord] = []
+        splitter.finish { completed.append($0) }
+        for record in completed { try await take(record) }
+        if reader.expectsHeader {
+            throw Problem(status: 400, title: "Bad Request", detail: "the file cannot be read: line 1: the file is empty; a header row is required")
+        }
+    }
+
+    private mutating func take(_ record: BulkRecord) async throws {
+        let entry: BulkEntry
         do {
-            rows = format == .csv ? try CSVFile.parse(Array(buffer.readableBytesView)) : try NDJSONFile.parse(Array(buffer.readableBytesView))
+            entry = try reader.read(record)
         } catch {
+            // The header, or a body that is not text: the whole file is refused.
             if let field = error.field { throw Problems.invalid([.init(field: field, message: error.description)]) }
             throw Problem(status: 400, title: "Bad Request", detail: "the file cannot be read: \(error.description)")
         }
-        guard rows.count <= settings.bulkMaxRows else {
+        if case .header = entry { return }
+        rows += 1
+        guard rows <= maxRows else {
             throw Problem(status: 413, title: "Content Too Large",
-                          detail: "the file holds \(rows.count) rows; one request takes at most \(settings.bulkMaxRows) (split it into batches)")
+                          detail: "the file holds more than \(maxRows) rows; one request takes at most \(maxRows) (split it into batches)")
         }
-        let report = try await env.store.settledTransaction(as: caller) { tx -> Settlement<BulkReport> in
-            guard let organization = try await tx.organization(id: caller.organizationID), organization.kind == .member else {
-                throw Problems.forbidden("only member organizations report progress")
+        switch entry {
+        case .header: return
+        case .unreadable(let line, let problem): plan.reject(line: line, problem)
+        case .row(let row):
+            let project: BulkProject?
+            switch try await projects.project(code: row.fields["project"]) {
+            case .found(let p): project = p
+            case .tooMany:
+                plan.reject(line: row.line, field: "project", "one file may name at most \(BulkLimits.projects) different projects")
+                return
             }
-            let projects = try await tx.bulkProjects(codes: Set(rows.compactMap { $0.fields["project"] }))
-            let plan = BulkPlan(rows: rows, organizationSlug: organization.slug, projects: projects, today: .today(), options: options)
-            let stored = plan.storesAnything ? try await tx.storeBulk(plan.candidates, caller: caller) : nil
-            let (report, keep) = plan.settle(stored)
-            return keep ? .commit(report) : .rollback(report)
+            if let candidate = plan.judge(row, project: project) { staging.append(candidate) }
         }
-        return try jsonResponse(report)
+    }
+}
+
+/// The projects a batch names, looked up once per code in short transactions of their own (no
+/// connection is held while the body streams in), at most `BulkLimits.projects` codes.
+struct ProjectLookup {
+    let store: Store
+    let caller: Caller
+    private var known: [String: BulkProject?] = [:]
+
+    init(store: Store, caller: Caller) {
+        self.store = store
+        self.caller = caller
+    }
+
+    enum Answer { case found(BulkProject?), tooMany }
+
+    mutating func project(code: String?) async throws -> Answer {
+        guard let code else { return .found(nil) }
+        if let project = known[code] { return .found(project) }
+        guard known.count < BulkLimits.projects else { return .tooMany }
+        let found = try await store.transaction(as: caller) { try await $0.bulkProjects(codes: [code]) }[code]
+        known[code] = found
+        return .found(found)
     }
 }

@@ -40,21 +40,26 @@ struct OrganizationRoutes {
     func create(_ request: Request, _ context: CallerContext) async throws -> Response {
         try check(Policy.createOrganization(context.caller), "the organization")
         let new = try await NewOrganization.read(request, limit: context.bodyLimit)
-        let organization = try await mappingConflicts {
-            try await env.store.transaction(as: context.caller) { tx in
-                try await tx.createOrganization(slug: new.slug, name: new.name, kind: new.kind, sector: new.sector, joinedOn: new.joinedOn)
+        return try await mappingConflicts {
+            try await env.store.answering(as: context.caller) { tx in
+                let organization = try await tx.createOrganization(slug: new.slug, name: new.name, kind: new.kind, sector: new.sector, joinedOn: new.joinedOn)
+                return try jsonResponse(organization, status: .created, headers: [.location: "/v1/organizations/\(organization.id.uuidString.lowercased())"])
             }
         }
-        return try jsonResponse(organization, status: .created, headers: [.location: "/v1/organizations/\(organization.id.uuidString.lowercased())"])
     }
 
     func update(_ request: Request, _ context: CallerContext) async throws -> Response {
         let id = try context.uuid("id", what: "the organization")
         try check(Policy.updateOrganization(context.caller, id), "the organization")
         let changes = try await StoreTransaction.OrganizationChanges.read(request, limit: context.bodyLimit)
-        guard let organization = try await env.store.transaction(as: context.caller, { try await $0.updateOrganization(id: id, changes) }) else {
-            throw Problems.notFound("the organization")
+        let organization = try await env.store.transaction(as: context.caller) { tx -> Organization? in
+            if let status = changes.status, status != .active, try await tx.organization(id: id)?.kind == .secretariat {
+                throw Problem(status: 409, title: "Conflict", detail: "the secretariat cannot be suspended or withdrawn: its admins run the coalition",
+                              type: Problems.conflictType)
+            }
+            return try await tx.updateOrganization(id: id, changes)
         }
+        guard let organization else { throw Problems.notFound("the organization") }
         return try jsonResponse(organization)
     }
 
@@ -75,14 +80,15 @@ struct OrganizationRoutes {
         try check(Policy.createUser(context.caller, organizationID: organizationID), "the organization")
         let new = try await NewUser.read(request, limit: context.bodyLimit, caller: context.caller)
         let hash = try await env.passwords.hash(new.password)
-        let user = try await mappingConflicts {
-            try await env.store.transaction(as: context.caller) { tx -> User in
+        return try await mappingConflicts {
+            try await env.store.answering(as: context.caller) { tx in
                 guard let organization = try await tx.organization(id: organizationID) else { throw Problems.notFound("the organization") }
                 try Self.checkRole(new.role, in: organization.kind)
-                return try await tx.createUser(organizationID: organizationID, email: new.email, displayName: new.displayName, role: new.role, passwordHash: hash)
+                let user = try await tx.createUser(
+                    organizationID: organizationID, email: new.email, displayName: new.displayName, role: new.role, passwordHash: hash)
+                return try jsonResponse(user, status: .created)
             }
         }
-        return try jsonResponse(user, status: .created)
     }
 
     func updateUser(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -110,6 +116,11 @@ struct OrganizationRoutes {
         let user = try await env.store.transaction(as: caller) { [changes] tx -> User? in
             if let role = changes.role, let organization = try await tx.organization(id: target.organizationID) {
                 try Self.checkRole(role, in: organization.kind)
+            }
+            let leavesAdmins = (changes.role.map { $0 != .coalitionAdmin } ?? false) || changes.status == .disabled
+            if target.role == .coalitionAdmin, target.status == .active, leavesAdmins, try await tx.otherActiveAdmins(than: target.id) == 0 {
+                throw Problem(status: 409, title: "Conflict", detail: "the coalition's last active admin cannot be demoted or disabled; appoint another admin first",
+                              type: Problems.conflictType)
             }
             return try await tx.updateUser(id: id, changes)
         }

@@ -57,15 +57,15 @@ struct ProjectRoutes {
     func create(_ request: Request, _ context: CallerContext) async throws -> Response {
         try check(Policy.createProject(context.caller), "the project")
         let new = try await NewProjectRequest.read(request, limit: context.bodyLimit).project
-        let project = try await mappingConflicts {
-            try await env.store.transaction(as: context.caller) { tx -> Project in
+        return try await mappingConflicts {
+            try await env.store.answering(as: context.caller) { tx in
                 guard let organization = try await tx.organization(id: new.leadOrganizationID), organization.kind != .secretariat else {
                     throw Problems.invalid("lead_organization_id", "must be a member or partner organization")
                 }
-                return try await tx.createProject(new)
+                let project = try await tx.createProject(new)
+                return try jsonResponse(project, status: .created, headers: [.location: "/v1/projects/\(project.id.uuidString.lowercased())"])
             }
         }
-        return try jsonResponse(project, status: .created, headers: [.location: "/v1/projects/\(project.id.uuidString.lowercased())"])
     }
 
     func update(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -107,15 +107,16 @@ struct ProjectRoutes {
         let project = try await visibleProject(context)
         try check(Policy.manageMilestones(context.caller, project), "the project")
         let new = try await NewMilestone.read(request, limit: context.bodyLimit)
-        let milestone = try await mappingConflicts {
-            try await env.store.transaction(as: context.caller) { tx -> Milestone in
+        return try await mappingConflicts {
+            try await env.store.answering(as: context.caller) { tx in
                 guard try await tx.metric(code: new.metric) != nil else {
                     throw Problems.invalid("metric", "is not a metric of the catalogue (GET /v1/metrics)")
                 }
-                return try await tx.createMilestone(project: project.id, key: new.key, title: new.title, metric: new.metric, target: new.target, dueOn: new.dueOn)
+                let milestone = try await tx.createMilestone(
+                    project: project.id, key: new.key, title: new.title, metric: new.metric, target: new.target, dueOn: new.dueOn)
+                return try jsonResponse(milestone, status: .created)
             }
         }
-        return try jsonResponse(milestone, status: .created)
     }
 
     func updateMilestone(_ request: Request, _ context: CallerContext) async throws -> Response {

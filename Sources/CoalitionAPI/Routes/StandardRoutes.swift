@@ -2,6 +2,7 @@ import CoalitionDomain
 import CoalitionModels
 import CoalitionStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import PQ
 
@@ -19,28 +20,26 @@ struct StandardRoutes {
             .writer(.post, "/v1/standards/{id}/versions") { request, context in
                 let seen = try await authorize(context, .newVersion)
                 let draft = try await StandardDraft.read(request, limit: context.bodyLimit)
-                let standard = try await apply(.newVersion, to: seen, as: context.caller) { tx, s, caller in
+                return try await apply(.newVersion, to: seen, as: context.caller, status: .created) { tx, s, caller in
                     _ = try await tx.saveDraft(s, body: draft.body, changeNote: draft.changeNote, caller: caller)
                 }
-                return try jsonResponse(standard, status: .created)
             },
             .writer(.post, "/v1/standards/{id}/submit") { _, context in
-                try jsonResponse(try await step(context, .submit) { tx, s, _ in try await tx.submitStandard(s) })
+                try await step(context, .submit) { tx, s, _ in try await tx.submitStandard(s) }
             },
             .writer(.post, "/v1/standards/{id}/reviews") { request, context in
                 let seen = try await authorize(context, .review)
                 let decision = try await ReviewDecision.read(request, limit: context.bodyLimit)
                 let quorum = env.settings.approvalQuorum
-                let standard = try await apply(.review, to: seen, as: context.caller) { tx, s, caller in
+                return try await apply(.review, to: seen, as: context.caller, status: .created) { tx, s, caller in
                     _ = try await tx.castReview(s, decision: decision.verdict, comment: decision.comment, configuredQuorum: quorum, caller: caller)
                 }
-                return try jsonResponse(standard, status: .created)
             },
             .writer(.post, "/v1/standards/{id}/publish") { _, context in
-                try jsonResponse(try await step(context, .publish) { tx, s, _ in try await tx.publishStandard(s) })
+                try await step(context, .publish) { tx, s, _ in try await tx.publishStandard(s) }
             },
             .writer(.post, "/v1/standards/{id}/withdraw") { _, context in
-                try jsonResponse(try await step(context, .withdraw) { tx, s, _ in try await tx.withdrawStandard(s) })
+                try await step(context, .withdraw) { tx, s, _ in try await tx.withdrawStandard(s) }
             },
             .caller(.get, "/v1/standards/{id}/adoptions") { _, context in
                 let standard = try await visible(context.caller, id: try context.uuid("id", what: "the standard"))
@@ -75,7 +74,7 @@ struct StandardRoutes {
         try check(Policy.createStandard(caller), "the standard")
         let new = try await NewStandard.read(request, limit: context.bodyLimit, caller: caller)
         let quorum = env.settings.approvalQuorum
-        let standard = try await env.store.transaction(as: caller) { tx -> Standard? in
+        return try await env.store.answering(as: caller) { tx in
             // Issuers must be active members or partners. A member cannot read other
             // organizations, so this asks a function that answers only yes or no.
             for issuer in new.issuers where !(try await tx.isIssuableOrganization(issuer)) {
@@ -83,16 +82,15 @@ struct StandardRoutes {
             }
             let id = try await tx.createStandard(
                 title: new.title, category: new.category, issuers: new.issuers, body: new.body, changeNote: new.changeNote, caller: caller)
-            return try await tx.standard(id: id, quorum: quorum)
+            guard let standard = try await tx.standard(id: id, quorum: quorum) else { throw Problems.notFound("the standard") }
+            return try jsonResponse(standard, status: .created, headers: [.location: "/v1/standards/\(standard.id.uuidString.lowercased())"])
         }
-        guard let standard else { throw Problems.notFound("the standard") }
-        return try jsonResponse(standard, status: .created, headers: [.location: "/v1/standards/\(standard.id.uuidString.lowercased())"])
     }
 
     /// A lifecycle step without a body: `authorize`, then `apply`.
     func step(
         _ context: CallerContext, _ action: StandardAction, _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
-    ) async throws -> Standard {
+    ) async throws -> Response {
         try await apply(action, to: try await authorize(context, action), as: context.caller, body)
     }
 
@@ -111,17 +109,17 @@ struct StandardRoutes {
     /// Runs `body` with the standard locked, if its state allows `action` (409 otherwise), and
     /// answers the standard as it is then.
     func apply(
-        _ action: StandardAction, to seen: Standard, as caller: Caller, _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
-    ) async throws -> Standard {
+        _ action: StandardAction, to seen: Standard, as caller: Caller, status: HTTPResponse.Status = .ok,
+        _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
+    ) async throws -> Response {
         let quorum = env.settings.approvalQuorum
-        let standard = try await env.store.transaction(as: caller) { tx -> Standard? in
+        return try await env.store.answering(as: caller) { tx in
             guard let s = try await tx.lockStandard(id: seen.id) else { throw Problems.notFound("the standard") }
             guard s.state.allowedActions.contains(action) else { throw Problems.illegalTransition(s.state.refusal(action)) }
             try await body(tx, s, caller)
-            return try await tx.standard(id: s.id, quorum: quorum)
+            guard let standard = try await tx.standard(id: s.id, quorum: quorum) else { throw Problems.notFound("the standard") }
+            return try jsonResponse(standard, status: status)
         }
-        guard let standard else { throw Problems.notFound("the standard") }
-        return standard
     }
 
     func adopt(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -129,7 +127,7 @@ struct StandardRoutes {
         let standard = try await visible(caller, id: try context.uuid("id", what: "the standard"))
         try check(Policy.adopt(caller), "the standard")
         let new = try await NewAdoption.read(request, limit: context.bodyLimit)
-        let adoption = try await env.store.transaction(as: caller) { tx -> Adoption in
+        return try await env.store.answering(as: caller) { tx in
             let status = try await tx.versionStatus(standard: standard.id, number: new.version)
             guard status == .published else {
                 throw Problems.invalid(
@@ -140,8 +138,7 @@ struct StandardRoutes {
                 throw Problem(status: 409, title: "Conflict", detail: "your organization adopted version \(new.version) of \(standard.code) already",
                               type: Problems.conflictType)
             }
-            return adoption
+            return try jsonResponse(adoption, status: .created)
         }
-        return try jsonResponse(adoption, status: .created)
     }
 }

@@ -38,7 +38,7 @@ struct SubmissionRoutes {
         let caller = context.caller
         let milestoneID = try context.uuid("id", what: "the milestone")
         let draft = try await SubmissionDraft.read(request, limit: context.bodyLimit)
-        let outcome = try await env.store.transaction(as: caller) { tx -> SubmissionOutcome in
+        return try await env.store.answering(as: caller) { tx in
             guard let milestone = try await tx.milestone(id: milestoneID) else { throw Problems.notFound("the milestone") }
             let participates = try await tx.participates(organization: caller.organizationID, project: milestone.projectID)
             guard let organization = try await tx.organization(id: caller.organizationID) else { throw Problems.notFound("your organization") }
@@ -46,9 +46,13 @@ struct SubmissionRoutes {
             guard let metric = try await tx.metric(code: milestone.metric) else { throw Problems.notFound("the metric") }
             switch SubmissionRules.validate(draft, metricUnit: metric.unit, aggregation: metric.aggregation, today: .today()) {
             case .failure(let invalid): throw Problems.invalid(invalid.errors)
-            case .success(let valid): return try await tx.submit(valid, milestone: milestone, caller: caller)
+            case .success(let valid): return try Self.answer(try await tx.submit(valid, milestone: milestone, caller: caller))
             }
         }
+    }
+
+    /// 201 for a new submission, 200 marked unchanged for a repeat, 409 naming the live one.
+    static func answer(_ outcome: SubmissionOutcome) throws -> Response {
         switch outcome {
         case .created(let s):
             return try jsonResponse(s, status: .created, headers: [.location: "/v1/submissions/\(s.id.uuidString.lowercased())"])
@@ -75,7 +79,7 @@ struct SubmissionRoutes {
     func act(_ context: CallerContext, _ action: SubmissionAction, comment: String?) async throws -> Response {
         let caller = context.caller
         let id = try context.uuid("id", what: "the submission")
-        let updated = try await env.store.transaction(as: caller) { tx -> Submission in
+        return try await env.store.answering(as: caller) { tx in
             guard let visible = try await tx.submission(id: id) else { throw Problems.notFound("the submission") }
             try check(Policy.act(caller, action, submitterOrganizationID: visible.organizationID), "the submission")
             // Locked only once the caller may act: the lock needs the update policy to pass.
@@ -85,8 +89,7 @@ struct SubmissionRoutes {
                 throw Problems.illegalTransition(
                     "the submission is \(current.status.rawValue); allowed actions: \(allowed.isEmpty ? "none" : allowed.map(\.rawValue).joined(separator: ", "))")
             }
-            return try await tx.transition(id, action, comment: comment, caller: caller)
+            return try jsonResponse(try await tx.transition(id, action, comment: comment, caller: caller))
         }
-        return try jsonResponse(updated)
     }
 }

@@ -65,7 +65,7 @@ extension Endpoint {
     func respond(to request: Request, context: AppRequestContext, replays: IdempotentReplay) async throws -> Response {
         let caller = try audience.admit(context)
         if audience == .writer, method == .post, let caller, let key = request.headers[.idempotencyKey] {
-            return try await replays.respond(to: request, key: key, caller: caller, context: context, handler: handler)
+            return try await replays.respond(to: request, key: key, caller: caller, context: context, route: path, handler: handler)
         }
         return try await handler(request, context)
     }

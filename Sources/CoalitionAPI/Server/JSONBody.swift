@@ -52,6 +52,11 @@ struct JSONBody {
             fail(key, "must be a string")
             return nil
         }
+        // PostgreSQL's text cannot hold U+0000, and no field of the API needs it.
+        if text.utf8.contains(0) {
+            fail(key, "must not contain the NUL character")
+            return nil
+        }
         if let reason = check(text) {
             fail(key, reason)
             return nil

@@ -194,6 +194,10 @@ public enum BulkLimits {
     public static let recordBytes = 65_536
     /// Columns of a header.
     public static let columns = 32
+    /// Row errors one answer reports (the count of rejected rows stays exact).
+    public static let reportedErrors = 10_000
+    /// Different project codes one request may name (each is looked up once).
+    public static let projects = 100
 }
 
 /// The fields of one CSV record (RFC 4180): quoted fields may hold commas, doubled quotes and
@@ -299,8 +303,8 @@ public struct BulkRowReader: Sendable {
         self.format = format
     }
 
-    /// The header's columns, a row, or why the record is not a row. Throws only for a header
-    /// that cannot be used.
+    /// The header's columns, a row, or why the record is not a row. Throws for a header that
+    /// cannot be used and for a body that is not text: those refuse the whole file.
     public mutating func read(_ record: BulkRecord) throws(BulkFileError) -> BulkEntry {
         if format == .csv, columns == nil {
             let names = try Self.header(record)
@@ -308,6 +312,9 @@ public struct BulkRowReader: Sendable {
             return .header(names)
         }
         if record.oversized { return .unreadable(record.line, .tooLong(limit: BulkLimits.recordBytes)) }
+        guard !record.bytes.contains(0), String(validating: record.bytes, as: UTF8.self) != nil else {
+            throw BulkFileError(line: record.line, message: "is not UTF-8 text; send the file as UTF-8 CSV or NDJSON")
+        }
         switch format {
         case .csv:
             let names = columns ?? []
@@ -348,6 +355,9 @@ public struct BulkRowReader: Sendable {
 
     static func header(_ record: BulkRecord) throws(BulkFileError) -> [String] {
         guard !record.oversized else { throw BulkFileError(line: record.line, message: "the header is longer than \(BulkLimits.recordBytes) bytes") }
+        guard !record.bytes.contains(0), String(validating: record.bytes, as: UTF8.self) != nil else {
+            throw BulkFileError(line: record.line, message: "is not UTF-8 text; send the file as UTF-8 CSV or NDJSON")
+        }
         let names: [String]
         switch CSVRecord.fields(record.bytes) {
         case .failure(let problem): throw BulkFileError(line: record.line, message: "the header \(problem.description)")
@@ -363,39 +373,5 @@ public struct BulkRowReader: Sendable {
             throw BulkFileError(line: record.line, message: "missing columns: \(missing.sorted().joined(separator: ", "))", field: missing.sorted()[0])
         }
         return names
-    }
-}
-
-/// A whole bulk file in memory, read strictly: a record that is not a row refuses the file.
-public enum CSVFile {
-    public static func parse(_ bytes: [UInt8]) throws(BulkFileError) -> [BulkRow] {
-        try BulkFileParse.strict(bytes, format: .csv)
-    }
-}
-
-/// Newline-delimited JSON: one object per line, keys from the same columns; blank lines skipped.
-public enum NDJSONFile {
-    public static func parse(_ bytes: [UInt8]) throws(BulkFileError) -> [BulkRow] {
-        try BulkFileParse.strict(bytes, format: .ndjson)
-    }
-}
-
-enum BulkFileParse {
-    static func strict(_ bytes: [UInt8], format: BulkFormat) throws(BulkFileError) -> [BulkRow] {
-        var splitter = BulkRecordSplitter(format: format, maxRecordBytes: Int.max)
-        var records: [BulkRecord] = []
-        splitter.feed(bytes) { records.append($0) }
-        splitter.finish { records.append($0) }
-        var reader = BulkRowReader(format: format)
-        var rows: [BulkRow] = []
-        for record in records {
-            switch try reader.read(record) {
-            case .header: continue
-            case .row(let row): rows.append(row)
-            case .unreadable(let line, let problem): throw BulkFileError(line: line, message: problem.description, field: problem.field)
-            }
-        }
-        if reader.expectsHeader { throw BulkFileError(line: 1, message: "the file is empty; a header row is required") }
-        return rows
     }
 }

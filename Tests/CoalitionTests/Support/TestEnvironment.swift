@@ -60,6 +60,8 @@ struct TestDatabase: Sendable {
 
     var ownerURL: String { get throws { try TestEnvironment.ownerURL(database: name) } }
     var appURL: String { get throws { try TestEnvironment.appURL(database: name) } }
+    /// The cluster's superuser, on this database.
+    var superuserURL: String { get throws { try TestEnvironment.superuserURL.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(name)") } }
 
     /// A fresh database with every migration of `sql/migrations` applied.
     static func migrated() async throws -> TestDatabase {
@@ -113,6 +115,17 @@ struct TestDatabase: Sendable {
 func withOwnerConnection<T>(database: String, _ body: (Connection) async throws -> T) async throws -> T {
     let pool = ConnectionPool(
         PoolConfiguration(conninfo: try TestEnvironment.ownerURL(database: database), maximumConnections: 1, metricsLabel: "test-admin"),
+        logger: TestEnvironment.logger)
+    return try await TestDatabase.using(pool) { try await $0.withConnection(body) }
+}
+
+/// Runs `body` as the superuser on one test database: for inspecting what is stored, past
+/// row-level security (which binds even the owner on the tables that FORCE it).
+func withSuperuserConnection<T>(database: String, _ body: (Connection) async throws -> T) async throws -> T {
+    let pool = ConnectionPool(
+        PoolConfiguration(
+            conninfo: try TestEnvironment.superuserURL.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(database)"),
+            maximumConnections: 1, metricsLabel: "test-super"),
         logger: TestEnvironment.logger)
     return try await TestDatabase.using(pool) { try await $0.withConnection(body) }
 }
