@@ -58,6 +58,9 @@ struct Failure: Error, CustomStringConvertible {
 }
 
 func runReportingFailures(_ body: () async throws -> Void) async throws {
+    // libpq waits for an unreachable host as long as TCP does (minutes) unless told otherwise;
+    // a connection string's connect_timeout, or the operator's PGCONNECT_TIMEOUT, still wins.
+    setenv("PGCONNECT_TIMEOUT", "10", 0)
     do {
         try await body()
     } catch let failure as Failure {
