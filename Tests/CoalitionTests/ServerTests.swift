@@ -85,7 +85,16 @@ struct ServerTests {
                 // Hold a lock that the readiness query waits for, so the request is in flight.
                 try await conn.executeScript("BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
                 let inFlight = Task { try await http(.GET, server.baseURL + "/health/ready") }
-                try await Task.sleep(for: .milliseconds(500))
+                // SIGTERM only once the request waits on the lock (a loaded machine may take a while).
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    let waiting = try await withSuperuserConnection { (c: Connection) async throws in
+                        try await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = \(db.name) AND wait_event_type = 'Lock'")[0]
+                            .decode("n", as: Int.self)
+                    }
+                    if waiting > 0 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 server.child.signal(SIGTERM)
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(server.child.process.isRunning, "the server waits for the in-flight request")
