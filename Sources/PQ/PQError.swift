@@ -50,8 +50,9 @@ public struct PQError: Error, Sendable, CustomStringConvertible {
         self.column = column
     }
 
+    /// One line (libpq's messages span several), for logs.
     public var description: String {
-        var parts = [message]
+        var parts = [message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")]
         if let sqlState { parts.append("SQLSTATE \(sqlState)") }
         if let table { parts.append("table \(table)") }
         if let column { parts.append("column \(column)") }

@@ -5,6 +5,7 @@ import NIOHTTP1
 import PQ
 import Testing
 
+@testable import CoalitionAPI
 @testable import CoalitionStore
 
 /// Hostile input and operator faults (issue 10): each test failed before its fix.
@@ -416,5 +417,16 @@ struct HardeningTests {
         #expect(second.status == 201)
         #expect(try await f.call(.PATCH, "/v1/users/\(me ?? "")", as: "coalition_admin", json: ["role": "auditor"]).status == 200)
         try await f.stop()
+    }
+
+    /// scripts/fault-db saw 620 identical error lines a second while PostgreSQL was away.
+    @Test func anOutageIsLoggedAboutOnceASecondNotOncePerRequest() {
+        let log = RateLimitedLog(interval: .seconds(1))
+        let start = ContinuousClock.now
+        #expect(log.admit(now: start) == 0)
+        #expect(log.admit(now: start + .milliseconds(300)) == nil)
+        #expect(log.admit(now: start + .milliseconds(900)) == nil)
+        #expect(log.admit(now: start + .milliseconds(1100)) == 2, "the next line says how many it stands for")
+        #expect(PQError(.connection, message: "could not connect\n\tIs the server running?").description == "could not connect Is the server running?")
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import PQ
+import Synchronization
 
 /// Turns every error into an RFC 9457 `application/problem+json` answer: Hummingbird's HTTP
 /// errors (404, 413, …), 405 for a known path with another method, `Problem`s thrown by routes,
@@ -25,6 +26,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return try Self.response(for: error, request: request, context: context, routes: routes)
         }
     }
+
+    static let outageLog = RateLimitedLog(interval: .seconds(1))
 
     static func response(for error: any Error, request: Request, context: Context, routes: RouteTable) throws -> Response {
         var headers = HTTPFields()
@@ -64,7 +67,11 @@ struct ProblemMiddleware: RouterMiddleware {
                 status: 422, title: "Unprocessable Content", detail: "a value is outside what the database accepts (\(db.constraint ?? "check"))",
                 type: "urn:coalition:problem:validation")
         case let db as PQError where db.kind == .poolTimeout || db.kind == .connection:
-            context.logger.error("database unavailable", metadata: ["error": "\(db)"])
+            // Every request answers 503 while the database is away; the log says so about once
+            // a second, with how many answers it stands for, not once per request.
+            if let suppressed = Self.outageLog.admit() {
+                context.logger.error("database unavailable", metadata: ["error": "\(db)", "similar_since_last": "\(suppressed)"])
+            }
             problem = Problem(status: 503, title: "Service Unavailable", detail: "the database is not available; try again shortly")
             headers[.retryAfter] = "1"
         default:
@@ -95,4 +102,26 @@ func problemResponse(_ problem: Problem, headers: HTTPFields = [:]) throws -> Re
         status: HTTPResponse.Status(code: problem.status),
         headers: headers,
         body: ResponseBody(byteBuffer: ByteBuffer(data: try encoder.encode(problem))))
+}
+
+/// Lets one log line through per interval and counts the ones it held back.
+final class RateLimitedLog: Sendable {
+    let interval: Duration
+    private let state = Mutex<(last: ContinuousClock.Instant?, held: Int)>((nil, 0))
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    /// The number of lines held back since the last one, when this one may be logged; nil when not.
+    func admit(now: ContinuousClock.Instant = .now) -> Int? {
+        state.withLock { state in
+            if let last = state.last, now - last < interval {
+                state.held += 1
+                return nil
+            }
+            defer { state = (now, 0) }
+            return state.held
+        }
+    }
 }
