@@ -29,8 +29,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// Limits of one bulk upload request.
     public var bulkMaxRows = 50_000
     public var bulkMaxBytes = 64 << 20
-    /// A request must arrive whole (head and body) within this time of its first part.
+    /// The server may wait this long, in all, for the bytes of one request (head to end).
     public var requestReadTimeoutSeconds = 30
+    /// A new connection must send its first request's head within this time.
+    public var headerTimeoutSeconds = 10
     /// A keep-alive connection with no request in progress is closed after this time.
     public var idleTimeoutSeconds = 60
     /// Limits of a request's header section: bytes in all, and fields (431 beyond).
@@ -38,6 +40,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxHeaderCount = 100
     /// Connections served at once; further ones wait in the listen backlog.
     public var maxConnections = 1_024
+    /// Connections one client address may hold at once; more are closed at once.
+    public var maxConnectionsPerAddress = 256
     /// After SIGTERM, in-flight requests get this long before they are cancelled.
     public var shutdownGraceSeconds = 25
 
@@ -87,6 +91,10 @@ public struct ServerSettings: Sendable, Equatable {
         if let v = env["COALITION_MAX_HEADER_BYTES"] { s.maxHeaderBytes = try integer(v, "COALITION_MAX_HEADER_BYTES", 1024...(1 << 20)) }
         if let v = env["COALITION_MAX_HEADER_COUNT"] { s.maxHeaderCount = try integer(v, "COALITION_MAX_HEADER_COUNT", 8...1000) }
         if let v = env["COALITION_MAX_CONNECTIONS"] { s.maxConnections = try integer(v, "COALITION_MAX_CONNECTIONS", 1...100_000) }
+        if let v = env["COALITION_MAX_CONNECTIONS_PER_ADDRESS"] {
+            s.maxConnectionsPerAddress = try integer(v, "COALITION_MAX_CONNECTIONS_PER_ADDRESS", 1...100_000)
+        }
+        if let v = env["COALITION_HEADER_TIMEOUT_SECONDS"] { s.headerTimeoutSeconds = try integer(v, "COALITION_HEADER_TIMEOUT_SECONDS", 1...3600) }
         if let v = env["COALITION_SHUTDOWN_GRACE_SECONDS"] { s.shutdownGraceSeconds = try integer(v, "COALITION_SHUTDOWN_GRACE_SECONDS", 1...600) }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s

@@ -83,6 +83,7 @@ struct HardeningTests {
         let answer = stalled.receive(timeout: .seconds(8), untilClosed: true)
         #expect(RawConnection.status(answer.text) == 408, "\(answer.text)")
         #expect(answer.text.contains("application/problem+json"))
+        #expect(answer.text.lowercased().contains("x-request-id:"))
         #expect(answer.closed)
         #expect(ContinuousClock.now - started < .seconds(5))
 
@@ -428,5 +429,79 @@ struct HardeningTests {
         #expect(log.admit(now: start + .milliseconds(900)) == nil)
         #expect(log.admit(now: start + .milliseconds(1100)) == 2, "the next line says how many it stands for")
         #expect(PQError(.connection, message: "could not connect\n\tIs the server running?").description == "could not connect Is the server running?")
+    }
+
+    @Test func silentConnectionsAreClosedAndOneAddressCannotHoldThemAll() async throws {
+        let db = try await TestDatabase.migrated()
+        let server = try await ServerProcess.start(database: db, environment: [
+            "COALITION_HEADER_TIMEOUT_SECONDS": "1", "COALITION_IDLE_TIMEOUT_SECONDS": "30", "COALITION_MAX_CONNECTIONS_PER_ADDRESS": "2",
+        ])
+        let port = RawConnection.port(of: server.baseURL)
+        let silent = try RawConnection(port: port, from: "127.0.0.5")
+        let started = ContinuousClock.now
+        #expect(silent.receive(timeout: .seconds(8), untilClosed: true).closed, "a connection that never sends a head is closed")
+        #expect(ContinuousClock.now - started < .seconds(5))
+
+        let held = [try RawConnection(port: port, from: "127.0.0.6"), try RawConnection(port: port, from: "127.0.0.6")]
+        for c in held {
+            try c.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(RawConnection.status(c.receive(timeout: .seconds(5)).text) == 200)
+        }
+        let third = try RawConnection(port: port, from: "127.0.0.6")
+        #expect(third.receive(timeout: .seconds(5), untilClosed: true).closed, "a third connection from the same address is closed")
+        let other = try RawConnection(port: port, from: "127.0.0.7")
+        try other.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(RawConnection.status(other.receive(timeout: .seconds(5)).text) == 200, "another address is served")
+        #expect(try await server.stop() == 0)
+    }
+
+    @Test func aClaimTakenOverByARetryCanNeitherAnswerNorReleaseIt() async throws {
+        let f = try await CoalitionFixture.start()
+        let admin = try #require(try await f.call(.GET, "/v1/me", as: "coalition_admin").json?["user"] as? [String: Any])
+        let caller = Caller(
+            userID: UUID(uuidString: try #require(admin["id"] as? String))!, organizationID: UUID(uuidString: f.secretariatID)!,
+            role: .coalitionAdmin, scopes: [.read, .write], tokenID: UUID())
+        try await TestDatabase.using(try f.db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
+            let store = Store(pool: pool)
+            guard case .claimed(let first) = try await store.claimIdempotencyKey("slow", fingerprint: [1], caller: caller) else {
+                Issue.record("the first claim was not granted")
+                return
+            }
+            #expect(try await store.claimIdempotencyKey("slow", fingerprint: [1], caller: caller) == .running)
+            try await withSuperuserConnection(database: f.db.name) { (conn: Connection) async throws in
+                _ = try await conn.query("UPDATE idempotency_keys SET created_at = now() - interval '16 minutes' WHERE key = 'slow'")
+            }
+            guard case .claimed(let second) = try await store.claimIdempotencyKey("slow", fingerprint: [1], caller: caller) else {
+                Issue.record("a claim older than any request was not taken over")
+                return
+            }
+            #expect(first != second)
+            let late = try await store.transaction(as: caller) {
+                try await $0.recordIdempotentAnswer("slow", claim: first, fingerprint: [1], status: 201, headers: [:], body: [])
+            }
+            #expect(!late, "the first request may not answer for the retry")
+            try await store.releaseIdempotencyKey("slow", claim: first, caller: caller)
+            #expect(try await store.claimIdempotencyKey("slow", fingerprint: [1], caller: caller) == .running, "nor give its claim away")
+        }
+        try await f.stop()
+    }
+
+    @Test func rowErrorsDoNotEchoAHostileFileBack() async throws {
+        let p = try await ProjectFixture.start()
+        let key = String(repeating: "k", count: 10_000)
+        let nd = "{\"\(key)\":1}\n{\"project\":\"\(String(repeating: "p", count: 10_000))\",\"milestone\":\"m\"}\n"
+        let r = try await upload(p, nd, contentType: "application/x-ndjson")
+        let errors = r.json?["errors"] as? [[String: Any]] ?? []
+        #expect(errors.count >= 2)
+        #expect(errors.allSatisfy { ($0["message"] as? String ?? "").count < 400 && ($0["field"] as? String ?? "").count < 200 }, "\(r.text.prefix(500))")
+        #expect(errors.first?["field"] as? String == "_row")
+        let csv = "project,milestone,period_start,period_end,value,unit\nrpet-recycling,\"open\n" + String(repeating: "z,\n", count: 40_000)
+        let c = try await upload(p, csv)
+        let message = (c.json?["errors"] as? [[String: Any]])?.first?["message"] as? String ?? ""
+        #expect(message.contains("never closed"), "\(c.text.prefix(300))")
+        // A JSON body sent to the bulk route with a key is not read whole first: the route refuses it.
+        let json = try await upload(p, String(repeating: " ", count: 4 << 20), contentType: "application/json", headers: [("Idempotency-Key", "j")])
+        #expect(json.status == 415)
+        try await p.f.stop()
     }
 }

@@ -125,4 +125,7 @@ ALTER TABLE adoptions FORCE ROW LEVEL SECURITY;
 -- A request whose body is hashed as it streams (a bulk file) is claimed before its fingerprint
 -- is known; the fingerprint is stored with the answer.
 ALTER TABLE idempotency_keys ALTER COLUMN fingerprint DROP NOT NULL;
+-- Each claim has an id: a request whose claim was taken over by a retry (after it ran for
+-- longer than any request may) can neither record an answer nor release the retry's claim.
+ALTER TABLE idempotency_keys ADD COLUMN claim_id uuid NOT NULL DEFAULT gen_random_uuid();
 ALTER TABLE idempotency_keys ADD CONSTRAINT idempotency_keys_answered_fingerprint CHECK (state = 'running' OR fingerprint IS NOT NULL);

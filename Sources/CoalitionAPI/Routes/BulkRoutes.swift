@@ -17,7 +17,7 @@ struct BulkRoutes {
     static let path = "/v1/submissions/bulk"
 
     var endpoints: [Endpoint] {
-        [.writer(.post, Self.path, upload)]
+        [.writer(.post, Self.path, streamsBody: true, upload)]
     }
 
     func upload(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -43,12 +43,14 @@ struct BulkRoutes {
         try await batch.finish()
 
         let (plan, staging) = (batch.plan, batch.staging)
-        return try await env.store.settledTransaction(as: caller) { tx -> Settlement<Response> in
+        let (response, kept) = try await env.store.settledTransaction(as: caller) { tx -> Settlement<(Response, Bool)> in
             let stored = plan.storesAnything ? try await tx.storeBulk(staging, caller: caller) : nil
             let (report, keep) = plan.settle(stored)
             let response = try jsonResponse(report)
-            return keep ? .commit(try await IdempotentAnswer.record(response, in: tx)) : .rollback(response)
+            return keep ? .commit((try await IdempotentAnswer.record(response, in: tx), true)) : .rollback((response, false))
         }
+        if kept { IdempotentAnswer.pending?.commit() }
+        return response
     }
 }
 

@@ -37,7 +37,7 @@ struct AuditSealerService: Service {
                 if tick % 60 == 0 { try await store.purgeIdempotencyKeys() }
                 if failing {
                     failing = false
-                    logger.info("audit sealing resumed")
+                    logger.info("audit sealing and key purging resumed")
                 }
             } catch let error as PQError where error.kind == .poolClosed || error.kind == .cancelled {
                 return
@@ -45,7 +45,7 @@ struct AuditSealerService: Service {
                 return
             } catch {
                 // Once per outage, not once a second while the database is away.
-                if !failing { logger.warning("audit sealing failed; retrying every second", metadata: ["error": "\(error)"]) }
+                if !failing { logger.warning("audit sealing or key purging failed; retrying every second", metadata: ["error": "\(error)"]) }
                 failing = true
             }
             tick += 1
@@ -65,7 +65,7 @@ extension Endpoint {
     func respond(to request: Request, context: AppRequestContext, replays: IdempotentReplay) async throws -> Response {
         let caller = try audience.admit(context)
         if audience == .writer, method == .post, let caller, let key = request.headers[.idempotencyKey] {
-            return try await replays.respond(to: request, key: key, caller: caller, context: context, route: path, handler: handler)
+            return try await replays.respond(to: request, key: key, caller: caller, context: context, endpoint: self)
         }
         return try await handler(request, context)
     }
@@ -112,11 +112,13 @@ public enum CoalitionApplication {
                 try await endpoint.respond(to: request, context: context, replays: replays)
             }
         }
-        let guardTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))
+        let readTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))
+        let headerTimeout = TimeAmount.seconds(Int64(settings.headerTimeoutSeconds))
+        let connections = ConnectionsPerAddress(perAddress: settings.maxConnectionsPerAddress)
         return Application(
             router: router,
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestGuardHandler(readTimeout: guardTimeout)],
+                additionalChannelHandlers: [RequestGuardHandler(readTimeout: readTimeout, headerTimeout: headerTimeout, connections: connections)],
                 idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,

@@ -19,15 +19,15 @@ extension HTTPField.Name {
 /// admitted the caller before this reads a byte of the body.
 ///
 /// The request is identified by a fingerprint of its method, path, query and body: a JSON body
-/// (small, within the JSON limit) by its content, key order and spacing ignored; any other
-/// body (a bulk file of up to 64 MiB) by its bytes, hashed as the handler streams them, never
-/// held. The answer is recorded in the request's own transaction (`IdempotentAnswer.record`),
-/// so it is stored exactly when the change it answers is.
+/// by its content (key order and spacing ignored), read whole within the JSON limit; the body of
+/// a route that streams (a bulk file of up to 64 MiB) by its bytes, hashed as the handler reads
+/// them, never held. The answer is recorded in the request's own transaction
+/// (`IdempotentAnswer.record`), so it is stored exactly when the change it answers is.
 struct IdempotentReplay: Sendable {
     let store: Store
 
     func respond(
-        to request: Request, key: String, caller: Caller, context: AppRequestContext, route: String, handler: Endpoint.Handler
+        to request: Request, key: String, caller: Caller, context: AppRequestContext, endpoint: Endpoint
     ) async throws -> Response {
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw Problems.invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
@@ -35,13 +35,13 @@ struct IdempotentReplay: Sendable {
         let fingerprint = Fingerprint(request)
         var replayable = request
         let known: [UInt8]?
-        if fingerprint.json {
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
-            replayable.body = RequestBody(buffer: body)
-            known = fingerprint.ofJSON(Array(body.readableBytesView))
-        } else {
+        if endpoint.streamsBody {
             replayable.body = RequestBody(asyncSequence: HashedBody(base: request.body, fingerprint: fingerprint, limit: context.maxUploadSize))
             known = nil
+        } else {
+            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            replayable.body = RequestBody(buffer: body)
+            known = fingerprint.ofBody(Array(body.readableBytesView))
         }
         switch try await store.claimIdempotencyKey(key, fingerprint: known, caller: caller) {
         case .running:
@@ -57,23 +57,24 @@ struct IdempotentReplay: Sendable {
             var fields: HTTPFields = [.idempotentReplayed: "true"]
             for (name, value) in headers { if let field = HTTPField.Name(name) { fields[field] = value } }
             return Response(status: .init(code: status), headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
-        case .claimed:
-            let answer = IdempotentAnswer(key: key, route: route, fingerprint: fingerprint, known: known)
+        case .claimed(let claim):
+            let answer = IdempotentAnswer(key: key, claim: claim, route: endpoint.path, fingerprint: fingerprint, known: known)
             let response: Response
             do {
-                response = try await IdempotentAnswer.$pending.withValue(answer) { try await handler(replayable, context) }
+                response = try await IdempotentAnswer.$pending.withValue(answer) { try await endpoint.handler(replayable, context) }
             } catch {
                 // Refused or failed: nothing was stored, so the key is given back and a retry
                 // runs again (and gets an answer that reflects the state at that time).
-                try? await store.releaseIdempotencyKey(key, caller: caller)
+                try? await store.releaseIdempotencyKey(key, claim: claim, caller: caller)
                 throw error
             }
-            if answer.isRecorded { return response }
+            if answer.isCommitted { return response }
             // The handler changed nothing (a dry run, an all-or-nothing batch it refused): its
             // answer is recorded now, outside its transaction.
             let (recorded, bytes) = try await answer.stored(response)
             try await store.completeIdempotencyKey(
-                key, caller: caller, fingerprint: answer.fingerprintValue, status: recorded.status, headers: recorded.headers, body: recorded.body)
+                key, claim: claim, caller: caller, fingerprint: answer.fingerprintValue, status: recorded.status, headers: recorded.headers,
+                body: recorded.body)
             return Response(status: response.status, headers: response.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
     }
@@ -83,7 +84,9 @@ extension Store {
     /// The last transaction of a writer's request: `body` makes the change and builds the
     /// answer, which is recorded for the request's `Idempotency-Key` in the same transaction.
     func answering(as caller: Caller, _ body: (StoreTransaction) async throws -> Response) async throws -> Response {
-        try await transaction(as: caller) { tx in try await IdempotentAnswer.record(try await body(tx), in: tx) }
+        let response = try await transaction(as: caller) { tx in try await IdempotentAnswer.record(try await body(tx), in: tx) }
+        IdempotentAnswer.pending?.commit()
+        return response
     }
 }
 
@@ -92,30 +95,41 @@ final class IdempotentAnswer: Sendable {
     @TaskLocal static var pending: IdempotentAnswer?
 
     let key: String
+    let claim: UUID
     /// The route's path pattern (not the path as sent): which answers hold a secret.
     let route: String
     private let fingerprint: Fingerprint
     private let known: [UInt8]?
-    private let recorded = Mutex(false)
+    private let committed = Mutex(false)
 
-    init(key: String, route: String, fingerprint: Fingerprint, known: [UInt8]?) {
+    init(key: String, claim: UUID, route: String, fingerprint: Fingerprint, known: [UInt8]?) {
         self.key = key
+        self.claim = claim
         self.route = route
         self.fingerprint = fingerprint
         self.known = known
     }
 
-    var isRecorded: Bool { recorded.withLock { $0 } }
+    /// Whether a transaction that recorded the answer has committed.
+    var isCommitted: Bool { committed.withLock { $0 } }
     var fingerprintValue: [UInt8] { known ?? fingerprint.digest }
 
+    /// Called once the transaction that recorded the answer committed (not before: a retried
+    /// or rolled-back attempt must not count).
+    func commit() { committed.withLock { $0 = true } }
+
     /// Records `response` in `tx` when the request runs under an `Idempotency-Key`, so that
-    /// the answer commits with the change it answers; returns the response to send.
+    /// the answer commits with the change it answers; returns the response to send. A request
+    /// whose claim a retry took over records nothing and is refused (its transaction rolls back).
     static func record(_ response: Response, in tx: StoreTransaction) async throws -> Response {
         guard let answer = pending else { return response }
         let (stored, bytes) = try await answer.stored(response)
-        try await tx.recordIdempotentAnswer(
-            answer.key, fingerprint: answer.fingerprintValue, status: stored.status, headers: stored.headers, body: stored.body)
-        answer.recorded.withLock { $0 = true }
+        guard try await tx.recordIdempotentAnswer(
+            answer.key, claim: answer.claim, fingerprint: answer.fingerprintValue, status: stored.status, headers: stored.headers,
+            body: stored.body)
+        else {
+            throw Problem(status: 409, title: "Conflict", detail: "a retry with this Idempotency-Key took the request over; nothing was changed by this one")
+        }
         return Response(status: response.status, headers: response.headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
@@ -144,13 +158,11 @@ final class IdempotentAnswer: Sendable {
 }
 
 /// The fingerprint of a request: its method, path and query, then its body (JSON by content,
-/// anything else by its bytes as they stream).
+/// anything else by its bytes).
 final class Fingerprint: Sendable {
-    let json: Bool
     private let hasher: Mutex<SHA256>
 
     init(_ request: Request) {
-        json = (request.headers[.contentType] ?? "application/json").lowercased().hasPrefix("application/json")
         var hasher = SHA256()
         // The path as routed: "/v1/tokens/" and "/v1/tokens" are one request.
         var path = Substring(request.uri.path)
@@ -159,8 +171,8 @@ final class Fingerprint: Sendable {
         self.hasher = Mutex(hasher)
     }
 
-    /// A JSON body read whole: its canonical text (or its bytes, when it is not JSON).
-    func ofJSON(_ bytes: [UInt8]) -> [UInt8] {
+    /// A body read whole: its canonical JSON text, or its bytes when it is not JSON.
+    func ofBody(_ bytes: [UInt8]) -> [UInt8] {
         hasher.withLock { hasher in
             if let value = try? JSONValue.parse(bytes) { hasher.update(data: Data(value.canonicalText.utf8)) } else { hasher.update(data: Data(bytes)) }
             return Array(hasher.finalize())

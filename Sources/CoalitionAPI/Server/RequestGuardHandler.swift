@@ -4,13 +4,17 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import Synchronization
 
-/// Guards each HTTP/1 connection below the application, where a request that never finishes
-/// would otherwise hold a connection and a task for ever: a request must arrive whole (head to
-/// end) within `readTimeout` of its head, else it is answered 408 and the connection closed;
-/// a header section over the decoder's limits is answered 431 and the connection closed.
-/// (A connection with no request in progress is closed by Hummingbird's idle timeout, which
-/// also bounds a header section sent a byte at a time.)
+/// Guards each HTTP/1 connection below the application, where a client that never finishes
+/// would otherwise hold a connection and a task for ever:
+/// - a new connection must send its first request's head within `headerTimeout`, else it is
+///   closed (then Hummingbird's idle timeout bounds the time between requests);
+/// - a request must arrive whole: the time the server spends waiting for its bytes (while it
+///   asks for more; not while it is busy and leaves them in the socket) may not exceed
+///   `readTimeout`, else it is answered 408 and the connection closed;
+/// - a header section over the decoder's limits is answered 431 and the connection closed;
+/// - one client address holds at most `connections.perAddress` connections at once.
 final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -18,35 +22,93 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let readTimeout: TimeAmount
-    private var deadline: Scheduled<Void>?
-    /// A response to the current request has started: the guard may only close, not answer.
-    private var answered = false
+    let headerTimeout: TimeAmount
+    let connections: ConnectionsPerAddress
 
-    init(readTimeout: TimeAmount) {
+    private var started = false
+    private var address: String?
+    private var timer: Scheduled<Void>?
+    /// Requests whose head arrived, responses that ended, and whether one is being written.
+    private var headsRead = 0
+    private var responsesEnded = 0
+    private var responseOpen = false
+    /// Between a request's head and its end.
+    private var reading = false
+    /// What is left of `readTimeout` for the request being read.
+    private var budget = TimeAmount.zero
+    /// The server asked for bytes of an unfinished request and none came yet.
+    private var waitingSince: NIODeadline?
+
+    init(readTimeout: TimeAmount, headerTimeout: TimeAmount, connections: ConnectionsPerAddress) {
         self.readTimeout = readTimeout
+        self.headerTimeout = headerTimeout
+        self.connections = connections
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard connections.open(address) else {
+            context.close(promise: nil)
+            return
+        }
+        self.address = address
+        schedule(context, in: headerTimeout) { handler, context in
+            if handler.headsRead == 0 { context.close(promise: nil) }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if reading, waitingSince == nil {
+            waitingSince = .now()
+            schedule(context, in: budget) { handler, context in
+                handler.refuse(context, status: 408, title: "Request Timeout",
+                               detail: "the request did not arrive whole within \(handler.readTimeout.nanoseconds / 1_000_000_000) s")
+            }
+        }
+        context.read()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            answered = false
-            deadline?.cancel()
-            deadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: readTimeout) { [self] in
-                deadline = nil
-                refuse(context, status: 408, title: "Request Timeout",
-                       detail: "the request did not arrive whole within \(readTimeout.nanoseconds / 1_000_000_000) s")
-            }
+            headsRead += 1
+            reading = true
+            budget = readTimeout
+            waitingSince = nil
+            cancelTimer()
         case .body:
-            break
+            if let since = waitingSince {
+                budget = budget - (.now() - since)
+                waitingSince = nil
+                cancelTimer()
+            }
         case .end:
-            deadline?.cancel()
-            deadline = nil
+            reading = false
+            waitingSince = nil
+            cancelTimer()
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head = unwrapOutboundIn(data) { answered = true }
+        switch unwrapOutboundIn(data) {
+        case .head: responseOpen = true
+        case .body: break
+        case .end:
+            responseOpen = false
+            responsesEnded += 1
+        }
         context.write(data, promise: promise)
     }
 
@@ -59,32 +121,82 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireErrorCaught(error)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
+        finish()
         context.fireChannelInactive()
     }
 
-    /// Answers with a problem document, unless a response has begun, and closes.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    private func finish() {
+        cancelTimer()
+        if let address {
+            connections.close(address)
+            self.address = nil
+        }
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, in delay: TimeAmount, _ fire: @escaping (RequestGuardHandler, ChannelHandlerContext) -> Void) {
+        cancelTimer()
+        timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: max(delay, .zero)) { [self] in
+            timer = nil
+            fire(self, context)
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// Answers with a problem document when nothing else is being answered on the connection
+    /// (no response begun, no earlier request still waiting for one), and closes.
     private func refuse(_ context: ChannelHandlerContext, status: Int, title: String, detail: String) {
         guard context.channel.isActive else { return }
-        if !answered {
-            answered = true
+        if !responseOpen && headsRead <= responsesEnded + 1 {
+            let id = UUID().uuidString.lowercased()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let body = (try? encoder.encode(Problem(status: status, title: title, detail: detail))) ?? Data()
+            let body = (try? encoder.encode(Problem(status: status, title: title, detail: detail, requestID: id))) ?? Data()
             let head = HTTPResponse(
                 status: .init(code: status),
-                headerFields: [.contentType: Problem.mediaType, .contentLength: String(body.count), .connection: "close"])
+                headerFields: [
+                    .contentType: Problem.mediaType, .contentLength: String(body.count), .connection: "close", .requestID: id,
+                ])
+            responseOpen = true
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(ByteBuffer(data: body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
         context.close(promise: nil)
+    }
+}
+
+/// Connections open per client address, shared by every connection's guard.
+final class ConnectionsPerAddress: Sendable {
+    let perAddress: Int
+    private let open = Mutex<[String: Int]>([:])
+
+    init(perAddress: Int) {
+        self.perAddress = perAddress
+    }
+
+    /// Counts a new connection from `address`; false (and not counted) when it has too many.
+    func open(_ address: String) -> Bool {
+        open.withLock { open in
+            let count = open[address, default: 0]
+            guard count < perAddress else { return false }
+            open[address] = count + 1
+            return true
+        }
+    }
+
+    func close(_ address: String) {
+        open.withLock { open in
+            let count = open[address, default: 0] - 1
+            open[address] = count > 0 ? count : nil
+        }
     }
 }

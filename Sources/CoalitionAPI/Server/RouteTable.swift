@@ -34,6 +34,9 @@ struct Endpoint: Sendable {
     let method: HTTPRequest.Method
     let path: String
     let audience: Audience
+    /// The handler reads its body as a stream (a bulk file): an `Idempotency-Key` fingerprints
+    /// it as it streams instead of reading it whole first.
+    var streamsBody = false
     /// Runs once the audience admitted the request.
     let handler: Handler
 
@@ -50,8 +53,8 @@ struct Endpoint: Sendable {
     }
 
     /// A mutation: a caller whose token has the write scope.
-    static func writer(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping CallerHandler) -> Endpoint {
-        Endpoint(method: method, path: path, audience: .writer) { request, context in
+    static func writer(_ method: HTTPRequest.Method, _ path: String, streamsBody: Bool = false, _ handler: @escaping CallerHandler) -> Endpoint {
+        Endpoint(method: method, path: path, audience: .writer, streamsBody: streamsBody) { request, context in
             try await handler(request, try CallerContext(context, audience: .writer))
         }
     }

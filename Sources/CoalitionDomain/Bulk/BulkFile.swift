@@ -59,12 +59,15 @@ public struct BulkRecord: Sendable, Equatable {
     public var bytes: [UInt8]
     /// Longer than the splitter's limit: its bytes were dropped as they arrived.
     public var oversized: Bool
+    /// The file ended inside a quoted field that this record opened.
+    public var endsInsideQuotes: Bool
 
-    public init(line: Int, lineCount: Int, bytes: [UInt8], oversized: Bool) {
+    public init(line: Int, lineCount: Int, bytes: [UInt8], oversized: Bool, endsInsideQuotes: Bool = false) {
         self.line = line
         self.lineCount = lineCount
         self.bytes = bytes
         self.oversized = oversized
+        self.endsInsideQuotes = endsInsideQuotes
     }
 }
 
@@ -177,7 +180,8 @@ public struct BulkRecordSplitter: Sendable {
     private mutating func endRecord(_ emit: (BulkRecord) throws -> Void) rethrows {
         if current.last == UInt8(ascii: "\r") { current.removeLast() }
         let blank = !oversized && (format == .csv ? current.isEmpty : current.allSatisfy { $0 == 0x20 || $0 == 0x09 })
-        let record = BulkRecord(line: line, lineCount: newlines + 1, bytes: current, oversized: oversized)
+        let record = BulkRecord(
+            line: line, lineCount: newlines + 1, bytes: current, oversized: oversized, endsInsideQuotes: format == .csv && state == .quoted)
         line += newlines + 1
         current.removeAll(keepingCapacity: true)
         oversized = false
@@ -185,6 +189,14 @@ public struct BulkRecordSplitter: Sendable {
         state = .fieldStart
         if !blank { try emit(record) }
     }
+}
+
+extension String {
+    static let shownLimit = 100
+
+    /// The text as a message quotes it: at most 100 characters, so that an answer listing
+    /// thousands of row errors never echoes a whole hostile file back.
+    var shown: String { count <= Self.shownLimit ? self : String(prefix(Self.shownLimit)) + "…" }
 }
 
 /// The limits of one bulk record and its fields.
@@ -251,7 +263,7 @@ public enum CSVRecord {
 
 /// Why one record cannot be read as a row.
 public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertible {
-    case unclosedQuote, textAfterQuote, quoteInUnquotedField, notUTF8
+    case unclosedQuote, unclosedQuoteToTheEnd, textAfterQuote, quoteInUnquotedField, notUTF8
     case fieldCount(found: Int, expected: Int)
     case tooLong(limit: Int)
     case notJSON(String)
@@ -262,6 +274,7 @@ public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String {
         switch self {
         case .unclosedQuote: "a quoted field is not closed"
+        case .unclosedQuoteToTheEnd: "a quoted field opened on this line is never closed: the rest of the file was read into it"
         case .textAfterQuote: "a quoted field must end at a comma or the end of the line"
         case .quoteInUnquotedField: "a quote inside an unquoted field"
         case .notUTF8: "is not valid UTF-8"
@@ -269,15 +282,16 @@ public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertib
         case .tooLong(let limit): "is longer than \(limit) bytes"
         case .notJSON(let reason): "is not valid JSON: \(reason)"
         case .notAnObject: "must be a JSON object"
-        case .unknownKey(let key): "unknown key \"\(key)\"; keys are \(BulkColumns.all.sorted().joined(separator: ", "))"
-        case .notAString(let key): "\(key) must be a string or a number"
+        case .unknownKey(let key): "unknown key \"\(key.shown)\"; keys are \(BulkColumns.all.sorted().joined(separator: ", "))"
+        case .notAString(let key): "\(key.shown) must be a string or a number"
         }
     }
 
-    /// The column a problem is about, if it names one.
+    /// The column a problem is about, if it names one (a key too long to be a column name
+    /// is not echoed back).
     public var field: String? {
         switch self {
-        case .unknownKey(let key), .notAString(let key): key
+        case .unknownKey(let key), .notAString(let key): key.count <= String.shownLimit ? key : nil
         default: nil
         }
     }
@@ -311,7 +325,9 @@ public struct BulkRowReader: Sendable {
             columns = names
             return .header(names)
         }
-        if record.oversized { return .unreadable(record.line, .tooLong(limit: BulkLimits.recordBytes)) }
+        if record.oversized {
+            return .unreadable(record.line, record.endsInsideQuotes ? .unclosedQuoteToTheEnd : .tooLong(limit: BulkLimits.recordBytes))
+        }
         guard !record.bytes.contains(0), String(validating: record.bytes, as: UTF8.self) != nil else {
             throw BulkFileError(line: record.line, message: "is not UTF-8 text; send the file as UTF-8 CSV or NDJSON")
         }

@@ -127,15 +127,15 @@ public struct BulkPlan: Sendable {
         }
         guard let code = row.fields["project"], let key = row.fields["milestone"] else { return nil }
         guard let project else {
-            reject("project", "no project with code \(code) is visible to you")
+            reject("project", "no project with code \(code.shown) is visible to you")
             return nil
         }
         guard project.participates else {
-            reject("project", "your organization does not take part in \(code)")
+            reject("project", "your organization does not take part in \(code.shown)")
             return nil
         }
         guard let milestone = project.milestones[key] else {
-            reject("milestone", "project \(code) has no milestone \(key)")
+            reject("milestone", "project \(code.shown) has no milestone \(key.shown)")
             return nil
         }
         let draft = SubmissionDraft(

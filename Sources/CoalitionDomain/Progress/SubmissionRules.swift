@@ -103,7 +103,7 @@ public enum SubmissionRules {
                 fail("unit", "is not a known unit; use one of \(Units.family(of: metricUnit).joined(separator: ", "))")
             } else if let v = value {
                 if let c = Units.convert(v, from: unit, to: metricUnit) { canonical = c } else {
-                    fail("unit", "\(unit) is not a unit of this metric; use one of \(Units.family(of: metricUnit).joined(separator: ", "))")
+                    fail("unit", "\(unit.shown) is not a unit of this metric; use one of \(Units.family(of: metricUnit).joined(separator: ", "))")
                 }
             }
         } else {
