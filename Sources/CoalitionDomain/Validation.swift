@@ -19,6 +19,8 @@ public enum Limits {
     public static let standardTitle = 1...200
     public static let standardBody = 1...200_000
     public static let changeNote = 0...2000
+    /// Organizations co-issuing one standard (each is checked with a query).
+    public static let issuers = 1...10
     public static let comment = 0...2000
     public static let url = 0...2000
 }

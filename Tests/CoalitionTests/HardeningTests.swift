@@ -504,4 +504,22 @@ struct HardeningTests {
         #expect(json.status == 415)
         try await p.f.stop()
     }
+
+    @Test func aStandardNamesAtMostTenIssuersAndADisabledUsersRightPasswordIsAuditedAsAFailure() async throws {
+        let f = try await CoalitionFixture.start()
+        let many = (0..<11).map { _ in UUID().uuidString.lowercased() }
+        let r = try await f.call(.POST, "/v1/standards", as: "coalition_admin", json: ["title": "T", "category": "product", "body": "b", "issuers": many])
+        #expect(r.status == 422)
+        #expect((r.json?["errors"] as? [[String: Any]])?.contains { ($0["message"] as? String)?.contains("at most 10") == true } == true, "\(r.text)")
+        let before = try await f.auditCount()
+        let disabled = try await CoalitionFixture.call(f.server, .POST, "/v1/auth/login", json: ["email": "disabledA@fixture.test", "password": CoalitionFixture.password])
+        #expect(disabled.status == 401)
+        try await withSuperuserConnection(database: f.db.name) { (conn: Connection) async throws in
+            let failures = try await conn.query("SELECT count(*) AS n FROM audit_log WHERE action = 'auth.login_failed' AND data->>'email' = 'disableda@fixture.test'")[0]
+                .decode("n", as: Int.self)
+            #expect(failures == 1)
+        }
+        #expect(try await f.auditCount() == before + 1)
+        try await f.stop()
+    }
 }

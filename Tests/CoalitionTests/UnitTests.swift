@@ -40,6 +40,26 @@ struct UnitTests {
         #expect(level?.name == "COALITION_LOG_LEVEL")
     }
 
+    @Test func theRequestLimitsAreSettingsWithClearErrors() throws {
+        let s = try ServerSettings.fromEnvironment([
+            "COALITION_REQUEST_READ_TIMEOUT_SECONDS": "5", "COALITION_HEADER_TIMEOUT_SECONDS": "2", "COALITION_IDLE_TIMEOUT_SECONDS": "9",
+            "COALITION_MAX_HEADER_BYTES": "4096", "COALITION_MAX_HEADER_COUNT": "20", "COALITION_MAX_CONNECTIONS": "10",
+            "COALITION_MAX_CONNECTIONS_PER_ADDRESS": "3", "COALITION_SHUTDOWN_GRACE_SECONDS": "7",
+        ])
+        let timeouts: [Int] = [s.requestReadTimeoutSeconds, s.headerTimeoutSeconds, s.idleTimeoutSeconds]
+        let limits: [Int] = [s.maxHeaderBytes, s.maxHeaderCount, s.maxConnections, s.maxConnectionsPerAddress, s.shutdownGraceSeconds]
+        #expect(timeouts == [5, 2, 9])
+        #expect(limits == [4096, 20, 10, 3, 7])
+        for (name, value) in [
+            ("COALITION_REQUEST_READ_TIMEOUT_SECONDS", "0"), ("COALITION_HEADER_TIMEOUT_SECONDS", "soon"),
+            ("COALITION_IDLE_TIMEOUT_SECONDS", "-1"), ("COALITION_MAX_HEADER_BYTES", "100"), ("COALITION_MAX_HEADER_COUNT", "1"),
+            ("COALITION_MAX_CONNECTIONS", "0"), ("COALITION_MAX_CONNECTIONS_PER_ADDRESS", "0"), ("COALITION_SHUTDOWN_GRACE_SECONDS", "9999"),
+        ] {
+            let invalid = #expect(throws: ServerSettings.Invalid.self) { try ServerSettings.fromEnvironment([name: value]) }
+            #expect(invalid?.name == name)
+        }
+    }
+
     @Test func datesParseStrictlyAndCountDays() {
         #expect(PQDate(iso: "2023-07-01")?.description == "2023-07-01")
         #expect(PQDate(iso: "2023-02-29") == nil)

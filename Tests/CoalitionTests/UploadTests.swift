@@ -162,4 +162,26 @@ struct UploadTests {
         #expect(again.out.contains("accepted 1, unchanged 299, rejected 0"), "\(again.out)")
         try await p.f.stop()
     }
+
+    @Test func aRowTooLongForAnyServerIsRejectedByTheClientWithoutHoldingIt() async throws {
+        let p = try await ProjectFixture.start()
+        let home = try temporaryConfigHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let long = "rpet-recycling,rpet-tonnes,\(day(5)),\(day(5)),1,t,\"\(String(repeating: "n", count: 70_000))\"\n"
+        let file = try writeTemporary("long.csv", "project,milestone,period_start,period_end,value,unit,notes\n"
+            + "rpet-recycling,rpet-tonnes,\(day(1)),\(day(1)),1,t,\n" + long + "rpet-recycling,rpet-tonnes,\(day(2)),\(day(2)),1,t,\n")
+        let errorsOut = file.deletingLastPathComponent().appendingPathComponent("errors.csv")
+        let r = try await runCLI(["submissions", "upload", file.path, "--errors-out", errorsOut.path], configHome: home, environment: Self.env(p))
+        #expect(r.status == 1, "\(r.err)")
+        #expect(r.out.contains("accepted 2, unchanged 0, rejected 1"), "\(r.out)")
+        #expect(r.out.contains("line 3: _row is longer than 65536 bytes"), "\(r.out)")
+        #expect(try await storedCount(p) == 2)
+        let written = try String(contentsOf: errorsOut, encoding: .utf8)
+        #expect(lines(written).last == ",,,,,,,3,_row,is longer than 65536 bytes", "\(written)")
+        // All or nothing: a row that cannot be sent refuses the upload before anything is.
+        let atomic = try await runCLI(["submissions", "upload", file.path, "--atomic"], configHome: home, environment: Self.env(p))
+        #expect(atomic.status == 1)
+        #expect(atomic.err.contains("line 3 is longer than 65536 bytes, so nothing was stored"), "\(atomic.err)")
+        try await p.f.stop()
+    }
 }

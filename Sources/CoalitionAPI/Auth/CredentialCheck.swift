@@ -32,10 +32,15 @@ struct CredentialCheck: Sendable {
         let record = try await env.store.transaction(as: nil) { try await $0.loginRecord(email: emailKey) }
         let passwordOK = try await env.passwords.verify(password, hash: record?.passwordHash)
         guard let record, passwordOK else {
-            try await env.store.transaction(as: nil) { try await $0.recordLoginFailure(emailKey: emailKey, address: address) }
+            try await failed(email: email, address: address)
             return nil
         }
         return record
+    }
+
+    /// Audits a failed check (its attempt was counted when it began).
+    func failed(email: String, address: String) async throws {
+        try await env.store.transaction(as: nil) { try await $0.recordLoginFailure(emailKey: email.lowercased(), address: address) }
     }
 
     /// After a success: the failures of this email from this address are forgotten.

@@ -21,9 +21,11 @@ struct NewStandard {
         let text = body.string("body", required: true) { Validate.length($0, Limits.standardBody) }
         let note = body.string("change_note") { Validate.length($0, Limits.changeNote) } ?? ""
         if caller.role != .coalitionAdmin, !issuers.contains(caller.organizationID) { issuers.append(caller.organizationID) }
+        issuers = Array(Set(issuers))
         if issuers.isEmpty { body.fail("issuers", "must name at least one issuing organization") }
+        if issuers.count > Limits.issuers.upperBound { body.fail("issuers", "may name at most \(Limits.issuers.upperBound) organizations") }
         let (t, c, b) = try body.finish(title, category, text)
-        return NewStandard(title: t, category: c, issuers: Array(Set(issuers)).sorted { $0.uuidString < $1.uuidString }, body: b, changeNote: note)
+        return NewStandard(title: t, category: c, issuers: issuers.sorted { $0.uuidString < $1.uuidString }, body: b, changeNote: note)
     }
 }
 

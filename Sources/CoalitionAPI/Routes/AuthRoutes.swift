@@ -23,9 +23,13 @@ struct AuthRoutes {
         let credentials = try await LoginRequest.read(request, limit: context.maxUploadSize)
         let address = context.clientAddress
         let check = CredentialCheck(env: env)
-        guard let record = try await check.verify(email: credentials.email, password: credentials.password, address: address),
-            record.status == .active, record.organizationStatus == .active
-        else {
+        guard let record = try await check.verify(email: credentials.email, password: credentials.password, address: address) else {
+            throw Problems.unauthorized("wrong email or password")
+        }
+        guard record.status == .active, record.organizationStatus == .active else {
+            // The right password of a disabled user, or of a suspended organization's: a failed
+            // login all the same, and audited as one.
+            try await check.failed(email: credentials.email, address: address)
             throw Problems.unauthorized("wrong email or password")
         }
         let secret = TokenSecret.generate()
