@@ -36,6 +36,8 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // glibc's <malloc.h> (mallopt), for the CLI's constant-memory upload.
+        .systemLibrary(name: "CMalloc"),
         // Swift over libpq: connections, pool, binds/decoding, COPY, typed errors.
         .target(
             name: "PQ",
@@ -107,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "coalition",
             dependencies: [
-                "CoalitionClient", "CoalitionModels", "CoalitionDomain",
+                "CoalitionClient", "CoalitionModels", "CoalitionDomain", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -9,7 +9,15 @@ public struct ServerSettings: Sendable, Equatable {
     public var databaseURL = ""
     /// Connection of the owner role, used to migrate; defaults to `databaseURL`.
     public var ownerDatabaseURL = ""
+    /// Connection on which the server LISTENs for changes of who may do what (a session of its
+    /// own, straight to PostgreSQL: a transaction-mode pooler cannot carry LISTEN); defaults to
+    /// `databaseURL`.
+    public var listenDatabaseURL = ""
+    /// How long an authenticated token is trusted from memory; 0 asks the database every time.
+    public var authCacheSeconds = 10
     public var poolSize = 8
+    /// Prepare statements once per connection (off behind a pooler that cannot carry them).
+    public var preparedStatements = true
     public var poolAcquireTimeoutMilliseconds = 5_000
     public var statementTimeoutMilliseconds = 30_000
     public var approvalQuorum = 2
@@ -63,6 +71,9 @@ public struct ServerSettings: Sendable, Equatable {
         if let v = env["COALITION_PORT"] { s.port = try integer(v, "COALITION_PORT", 0...65535) }
         if let v = env["DATABASE_URL"] { s.databaseURL = v }
         s.ownerDatabaseURL = env["COALITION_OWNER_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? s.databaseURL
+        s.listenDatabaseURL = env["COALITION_LISTEN_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? s.databaseURL
+        if let v = env["COALITION_AUTH_CACHE_SECONDS"] { s.authCacheSeconds = try integer(v, "COALITION_AUTH_CACHE_SECONDS", 0...300) }
+        if let v = env["COALITION_DB_PREPARED_STATEMENTS"] { s.preparedStatements = try boolean(v, "COALITION_DB_PREPARED_STATEMENTS") }
         if let v = env["COALITION_DB_POOL_SIZE"] { s.poolSize = try integer(v, "COALITION_DB_POOL_SIZE", 1...200) }
         if let v = env["COALITION_DB_ACQUIRE_TIMEOUT_MS"] {
             s.poolAcquireTimeoutMilliseconds = try integer(v, "COALITION_DB_ACQUIRE_TIMEOUT_MS", 1...600_000)
@@ -108,6 +119,14 @@ public struct ServerSettings: Sendable, Equatable {
             throw Invalid(name: name, reason: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
         }
         return value
+    }
+
+    public static func boolean(_ text: String, _ name: String) throws(Invalid) -> Bool {
+        switch text.trimmingSpaces().lowercased() {
+        case "true", "on", "yes", "1": return true
+        case "false", "off", "no", "0": return false
+        default: throw Invalid(name: name, reason: "expected true or false, got \"\(text)\"")
+        }
     }
 
     public static func logLevel(_ text: String, _ name: String) throws(Invalid) -> String {

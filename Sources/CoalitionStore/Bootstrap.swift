@@ -32,7 +32,7 @@ extension Store {
                 INSERT INTO users (organization_id, email, display_name, role, password_hash)
                 VALUES (\(organization), \(adminEmail), 'Coalition admin', 'coalition_admin', \(passwordHash)) RETURNING id
                 """)[0].decode("id")
-            let tx = StoreTransaction(connection: conn, caller: nil)
+            let tx = StoreTransaction(connection: conn, caller: nil, concludes: false)
             try await tx.audit("coalition.bootstrap", entity: "user", id: admin.uuidString.lowercased(),
                                data: ["email": .string(adminEmail), "organization_id": .string(organization.uuidString.lowercased())])
             return .created(organization: organization, admin: admin)

@@ -7,7 +7,9 @@ import PQ
 /// chunks of about 1 MiB: compact (no object per row), and nothing grows by reallocation.
 public struct BulkStaging: Sendable {
     public private(set) var chunks: [[UInt8]] = []
-    public private(set) var count = 0
+    /// The file line of each staged row, in order.
+    public private(set) var lines: [Int] = []
+    public var count: Int { lines.count }
     static let chunkBytes = 1 << 20
 
     public init() {}
@@ -26,7 +28,7 @@ public struct BulkStaging: Sendable {
             chunks.append(chunk)
         }
         chunks[chunks.count - 1].append(contentsOf: line)
-        count += 1
+        lines.append(candidate.line)
     }
 }
 
@@ -49,7 +51,10 @@ extension StoreTransaction {
             continuation.finish()
         }
         _ = try await connection.copyIn("COPY bulk_rows FROM STDIN (FORMAT csv)", from: chunks)
-        let outcome = try await query("""
+        // One statement stores the rows, writes the batch's audit entry (a digest of the stored
+        // rows) and answers only for the rows it did not store, with the live row that holds
+        // each one's key. The totals triggers run once for the statement.
+        let missed = try await query("""
             WITH ins AS (
                 INSERT INTO submissions (milestone_id, project_id, organization_id, period_start, period_end, value, unit,
                                          value_canonical, notes, evidence_url, external_ref, submitted_by)
@@ -59,19 +64,32 @@ extension StoreTransaction {
                 ON CONFLICT (milestone_id, organization_id, period_start, period_end)
                     WHERE status IN ('submitted', 'approved', 'verified') DO NOTHING
                 RETURNING milestone_id, period_start, period_end
+            ), stored AS MATERIALIZED (
+                SELECT b.* FROM bulk_rows b
+                WHERE EXISTS (SELECT 1 FROM ins i WHERE i.milestone_id = b.milestone_id AND i.period_start = b.period_start AND i.period_end = b.period_end)
+            ), audit AS (
+                INSERT INTO audit_log (actor_user_id, actor_organization_id, action, entity, entity_id, data)
+                SELECT \(caller.userID), \(caller.organizationID), 'submission.bulk', 'submission', NULL, jsonb_build_object(
+                    'rows', count(*), 'first_line', min(line), 'last_line', max(line),
+                    'sha256', encode(sha256(convert_to(string_agg(concat_ws('|', line, milestone_id, period_start, period_end, value, unit), E'\\n' ORDER BY line), 'UTF8')), 'hex'))
+                FROM stored HAVING count(*) > 0
+            ), missed AS MATERIALIZED (
+                SELECT b.line, b.milestone_id, b.period_start, b.period_end, b.value_canonical FROM bulk_rows b
+                WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.line = b.line)
             )
-            SELECT b.line, (i.milestone_id IS NOT NULL) AS inserted, e.id AS existing, (e.value_canonical = b.value_canonical) AS same
-            FROM bulk_rows b
-            LEFT JOIN ins i ON i.milestone_id = b.milestone_id AND i.period_start = b.period_start AND i.period_end = b.period_end
-            LEFT JOIN submissions e ON e.milestone_id = b.milestone_id AND e.organization_id = \(caller.organizationID)
-                 AND e.period_start = b.period_start AND e.period_end = b.period_end AND e.status IN ('submitted', 'approved', 'verified')
-            ORDER BY b.line
+            SELECT m.line, e.id AS existing, (e.value_canonical = m.value_canonical) AS same
+            FROM missed m LEFT JOIN LATERAL (
+                SELECT s.id, s.value_canonical FROM submissions s
+                WHERE s.milestone_id = m.milestone_id AND s.organization_id = \(caller.organizationID)
+                  AND s.period_start = m.period_start AND s.period_end = m.period_end AND s.status IN ('submitted', 'approved', 'verified')
+            ) e ON true
+            ORDER BY m.line
             """)
-        for row in outcome {
+        var notStored = Set<Int>()
+        for row in missed {
             let line: Int = try row.decode("line")
-            if try row.decode("inserted", as: Bool.self) {
-                result.accepted.append(line)
-            } else if try row.decode("same", as: Bool?.self) == true {
+            notStored.insert(line)
+            if try row.decode("same", as: Bool?.self) == true {
                 result.unchanged.append(line)
             } else if let existing = try row.decode("existing", as: UUID?.self) {
                 result.conflicts.append(BulkConflict(line: line, existing: existing))
@@ -80,16 +98,7 @@ extension StoreTransaction {
                 throw PQError(.server, message: "serialization failure", sqlState: SQLState.serializationFailure.rawValue)
             }
         }
-        if !result.accepted.isEmpty {
-            let digest: String = try await query("""
-                SELECT encode(sha256(convert_to(string_agg(concat_ws('|', line, milestone_id, period_start, period_end, value, unit), E'\\n' ORDER BY line), 'UTF8')), 'hex') AS d
-                FROM bulk_rows JOIN unnest(\(result.accepted)::int[]) AS a(accepted) ON a.accepted = bulk_rows.line
-                """)[0].decode("d")
-            try await audit("submission.bulk", entity: "submission", id: nil, data: [
-                "rows": .number(String(result.accepted.count)), "sha256": .string(digest),
-                "first_line": .number(String(result.accepted.first!)), "last_line": .number(String(result.accepted.last!)),
-            ])
-        }
+        result.accepted = staging.lines.filter { !notStored.contains($0) }
         return result
     }
 

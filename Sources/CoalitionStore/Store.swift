@@ -14,13 +14,16 @@ public struct Store: Sendable {
     }
 
     /// Runs `body` in a transaction whose first statement sets the caller (transaction-local
-    /// `set_config`), so every policy sees who is asking. Sent in one round trip with BEGIN.
+    /// `set_config`), so every policy sees who is asking. BEGIN and the caller travel in one
+    /// flight with the body's first statement. `concluding`: the body's `final…` statement may
+    /// carry the COMMIT (false when the caller still writes in the transaction after the body).
     @discardableResult
     public func transaction<T>(
-        as caller: Caller?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> T
+        as caller: Caller?, isolation: IsolationLevel = .readCommitted, concluding: Bool = true,
+        _ body: (StoreTransaction) async throws -> T
     ) async throws -> T {
         try await pool.transaction(isolation: isolation, setup: Self.callerSettings(caller)) { connection in
-            try await body(StoreTransaction(connection: connection, caller: caller))
+            try await body(StoreTransaction(connection: connection, caller: caller, concludes: concluding))
         }
     }
 
@@ -30,7 +33,16 @@ public struct Store: Sendable {
         as caller: Caller?, isolation: IsolationLevel = .readCommitted, _ body: (StoreTransaction) async throws -> Settlement<T>
     ) async throws -> T {
         try await pool.settledTransaction(isolation: isolation, setup: Self.callerSettings(caller)) { connection in
-            try await body(StoreTransaction(connection: connection, caller: caller))
+            try await body(StoreTransaction(connection: connection, caller: caller, concludes: false))
+        }
+    }
+
+    /// Runs a read-only `body` for `caller` in one flight per statement: the caller's settings
+    /// (and `transaction_read_only`) travel ahead of each statement, without BEGIN or COMMIT
+    /// (`Connection.reading`). For reads whose statements need no common snapshot.
+    public func read<T>(as caller: Caller?, _ body: (StoreTransaction) async throws -> T) async throws -> T {
+        try await pool.reading(setup: Self.callerSettings(caller, readOnly: true)) { connection in
+            try await body(StoreTransaction(connection: connection, caller: caller, concludes: false))
         }
     }
 
@@ -39,17 +51,20 @@ public struct Store: Sendable {
     /// so a leased connection never carries an earlier request's caller.
     public func withoutCaller<T>(_ body: (StoreTransaction) async throws -> T) async throws -> T {
         try await pool.withConnection { connection in
-            try await body(StoreTransaction(connection: connection, caller: nil))
+            try await body(StoreTransaction(connection: connection, caller: nil, concludes: false))
         }
     }
 
-    /// The statement that sets the caller. Built as text from a UUID and an enum: values whose
-    /// spelling the code controls, never caller input.
-    static func callerSettings(_ caller: Caller?) -> String {
+    /// The statement that sets the caller (transaction-local settings that row-level security
+    /// reads); one text for every caller, so that it is prepared once per connection.
+    static func callerSettings(_ caller: Caller?, readOnly: Bool = false) -> SQL {
         let user = caller?.userID.uuidString.lowercased() ?? ""
         let org = caller?.organizationID.uuidString.lowercased() ?? ""
         let role = caller?.role.rawValue ?? ""
-        return "SELECT set_config('coalition.user_id', '\(user)', true), set_config('coalition.organization_id', '\(org)', true), set_config('coalition.role', '\(role)', true)"
+        return """
+            SELECT set_config('coalition.user_id', \(user), true), set_config('coalition.organization_id', \(org), true),
+                   set_config('coalition.role', \(role), true)\(unescaped: readOnly ? ", set_config('transaction_read_only', 'on', true)" : "")
+            """
     }
 }
 
@@ -57,15 +72,40 @@ public struct Store: Sendable {
 public struct StoreTransaction: Sendable {
     public let connection: Connection
     public let caller: Caller?
+    /// Whether the body's last statement may commit the transaction (`finalQuery`).
+    let concludes: Bool
+
+    init(connection: Connection, caller: Caller?, concludes: Bool) {
+        self.connection = connection
+        self.caller = caller
+        self.concludes = concludes
+    }
 
     @discardableResult
     public func query(_ sql: SQL) async throws -> QueryResult { try await connection.query(sql) }
 
+    /// The body's last statement: COMMIT travels in its flight when nothing follows the body in
+    /// this transaction. After it, the body must not use this transaction again.
+    @discardableResult
+    public func finalQuery(_ sql: SQL) async throws -> QueryResult {
+        concludes ? try await connection.queryAndCommit(sql) : try await connection.query(sql)
+    }
+
+    /// Runs `body` in this transaction, or, when a `final…` statement has ended it, in a new
+    /// one for the same caller (whose own `final…` statement commits it): for the rare
+    /// follow-up read after a concluding write.
+    public func continuing<T>(_ body: (StoreTransaction) async throws -> T) async throws -> T {
+        if connection.inTransaction { return try await body(self) }
+        return try await connection.transaction(setup: Store.callerSettings(caller)) { connection in
+            try await body(StoreTransaction(connection: connection, caller: caller, concludes: true))
+        }
+    }
+
     /// The rest of this transaction acts for `caller`, as row-level security sees it: for the
     /// owner's own commands (seed-demo), which write on behalf of many users in one transaction.
     public func acting(as caller: Caller) async throws -> StoreTransaction {
-        try await connection.executeScript(Store.callerSettings(caller))
-        return StoreTransaction(connection: connection, caller: caller)
+        try await connection.query(Store.callerSettings(caller))
+        return StoreTransaction(connection: connection, caller: caller, concludes: false)
     }
 
     /// Appends an audit entry in this transaction: it is stored exactly when the change is.

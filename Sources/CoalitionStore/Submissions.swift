@@ -12,6 +12,14 @@ public enum SubmissionOutcome: Sendable, Equatable {
     case conflict(existing: UUID)
 }
 
+/// What storing a submission to a milestone depends on (`submissionContext`).
+public struct SubmissionContext: Sendable {
+    public var milestone: Milestone
+    public var aggregation: Aggregation
+    public var participates: Bool
+    public var organizationKind: OrganizationKind?
+}
+
 /// Filters of `GET /v1/submissions`.
 public struct SubmissionFilter: Sendable {
     public var project: UUID?
@@ -42,18 +50,29 @@ extension StoreTransaction {
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 
-    /// Does `organization` take part in `project`? Read through `app_project_ids()` semantics
-    /// for members; admins see every participant row.
-    public func participates(organization: UUID, project: UUID) async throws -> Bool {
-        try await query("""
-            SELECT EXISTS (SELECT 1 FROM project_participants WHERE project_id = \(project) AND organization_id = \(organization)) AS yes
-            """)[0].decode("yes")
+    /// What storing a submission to `milestone` depends on, read in one statement (the first
+    /// of the transaction, so it travels with BEGIN): the milestone, its metric's unit and
+    /// aggregation, whether the caller's organization takes part in its project, and that
+    /// organization's kind (nil when the caller cannot see it). Nil when the milestone is not
+    /// visible to the caller.
+    public func submissionContext(milestone id: UUID, organization: UUID) async throws -> SubmissionContext? {
+        guard let row = try await query("""
+            SELECT m.id, m.project_id, m.key, m.title, m.metric, mt.unit, mt.aggregation, m.target_value, m.due_on, m.status,
+                   EXISTS (SELECT 1 FROM project_participants pp WHERE pp.project_id = m.project_id AND pp.organization_id = \(organization)) AS participates,
+                   (SELECT o.kind FROM organizations o WHERE o.id = \(organization)) AS organization_kind
+            FROM milestones m JOIN metrics mt ON mt.code = m.metric WHERE m.id = \(id)
+            """).first else { return nil }
+        return SubmissionContext(
+            milestone: try Self.milestone(row), aggregation: try row.decode("aggregation"), participates: try row.decode("participates"),
+            organizationKind: try row.decode("organization_kind"))
     }
 
     /// Stores a validated submission of the caller's organization, or reports it unchanged or
     /// conflicting by its natural key. The insert and its audit entry are one statement.
-    public func submit(_ s: ValidSubmission, milestone: Milestone, caller: Caller) async throws -> SubmissionOutcome {
-        let inserted = try await query("""
+    /// `final`: the insert is the transaction's last statement (`finalQuery`), so that a new
+    /// submission costs one flight, with the COMMIT.
+    public func submit(_ s: ValidSubmission, milestone: Milestone, caller: Caller, final: Bool = false) async throws -> SubmissionOutcome {
+        let sql: SQL = """
             WITH s AS (
                 INSERT INTO submissions (milestone_id, project_id, organization_id, period_start, period_end, value, unit,
                                          value_canonical, notes, evidence_url, external_ref, submitted_by)
@@ -70,13 +89,17 @@ extension StoreTransaction {
                 FROM s
             )
             SELECT \(unescaped: Self.submissionColumns) FROM s
-            """)
+            """
+        let inserted = final ? try await finalQuery(sql) : try await query(sql)
         if let row = inserted.first { return .created(try Self.submission(row)) }
-        guard let existing = try await query("""
+        let existingRow: SQL = """
             SELECT \(unescaped: Self.submissionColumns) FROM submissions
             WHERE milestone_id = \(milestone.id) AND organization_id = \(caller.organizationID)
               AND period_start = \(s.periodStart) AND period_end = \(s.periodEnd) AND status IN ('submitted', 'approved', 'verified')
-            """).first else {
+            """
+        // After a concluding insert this is a transaction of its own (one more flight).
+        let existing = try await continuing { tx in final ? try await tx.finalQuery(existingRow).first : try await tx.query(existingRow).first }
+        guard let existing else {
             // The conflicting row left the live states between the two statements: try again.
             throw PQError(.server, message: "serialization failure", sqlState: SQLState.serializationFailure.rawValue)
         }
@@ -89,6 +112,7 @@ extension StoreTransaction {
         try await query("SELECT \(unescaped: Self.submissionColumns) FROM submissions WHERE id = \(id)\(unescaped: forUpdate ? " FOR UPDATE" : "")")
             .first.map(Self.submission)
     }
+
 
     /// Moves a submission along its lifecycle; the caller has checked who may.
     public func transition(_ id: UUID, _ action: SubmissionAction, comment: String?, caller: Caller) async throws -> Submission {

@@ -116,8 +116,9 @@ extension StoreTransaction {
             userStatus: try row.decode("user_status"), organizationStatus: try row.decode("organization_status"))
     }
 
-    public func touchToken(id: UUID) async throws {
-        try await query("SELECT auth_touch_token(\(id))")
+    /// Writes the last use of tokens (each at most once a minute): the server batches them.
+    public func touchTokens(ids: [UUID]) async throws {
+        try await query("SELECT auth_touch_tokens(\(ids))")
     }
 
     public func loginRecord(email: String) async throws -> LoginRecord? {

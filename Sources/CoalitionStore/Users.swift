@@ -22,6 +22,15 @@ extension StoreTransaction {
             """).map(Self.user)
     }
 
+    /// The caller's user and organization, in one flight.
+    public func me(userID: UUID, organizationID: UUID) async throws -> (User?, Organization?) {
+        let results = try await connection.pipeline([
+            "SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(userID)",
+            "SELECT \(unescaped: Self.organizationColumns) FROM organizations WHERE id = \(organizationID)",
+        ])
+        return (try results[0].first.map(Self.user), try results[1].first.map(Self.organization))
+    }
+
     public func user(id: UUID) async throws -> User? {
         try await query("SELECT \(unescaped: Self.userColumns) FROM users WHERE id = \(id)").first.map(Self.user)
     }

@@ -60,6 +60,8 @@ public actor ConnectionPool {
         let continuation: CheckedContinuation<Connection, any Error>
     }
 
+    /// Round trips of every connection of this pool.
+    public nonisolated let roundTrips: RoundTripTally
     private let inUseGauge: Gauge
     private let idleGauge: Gauge
     private let waitingGauge: Gauge
@@ -67,9 +69,10 @@ public actor ConnectionPool {
     public init(_ configuration: PoolConfiguration, logger: Logger = Logger(label: "coalition.db")) {
         self.configuration = configuration
         self.logger = logger
-        // One thread per connection: a blocking libpq call never waits for another's thread.
+        // Threads for connecting only (libpq's connect blocks); statements run non-blocking.
         self.threads = NIOThreadPool(numberOfThreads: configuration.maximumConnections)
         self.threads.start()
+        self.roundTrips = RoundTripTally(metricsLabel: configuration.metricsLabel)
         let name = "coalition_db_pool_connections"
         self.inUseGauge = Gauge(label: name, dimensions: [("pool", configuration.metricsLabel), ("state", "in_use")])
         self.idleGauge = Gauge(label: name, dimensions: [("pool", configuration.metricsLabel), ("state", "idle")])
@@ -108,7 +111,7 @@ public actor ConnectionPool {
     /// roll back and run the whole of `body` again, up to `maxAttempts` times.
     @discardableResult
     public nonisolated func transaction<T>(
-        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: String? = nil,
+        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: SQL? = nil,
         _ body: (Connection) async throws -> T
     ) async throws -> T {
         try await settledTransaction(isolation: isolation, maxAttempts: maxAttempts, setup: setup) { .commit(try await body($0)) }
@@ -118,7 +121,7 @@ public actor ConnectionPool {
     /// `.rollback(value)` rolls back and still returns the value (a dry run; an all-or-nothing
     /// batch that found a bad row). Retries as `transaction` does.
     public nonisolated func settledTransaction<T>(
-        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: String? = nil,
+        isolation: IsolationLevel = .readCommitted, maxAttempts: Int = 5, setup: SQL? = nil,
         _ body: (Connection) async throws -> Settlement<T>
     ) async throws -> T {
         var attempt = 1
@@ -134,6 +137,12 @@ public actor ConnectionPool {
                 attempt += 1
             }
         }
+    }
+
+    /// Runs a read-only `body` on a leased connection without a transaction block, `setup`
+    /// ahead of each flight (`Connection.reading`).
+    public nonisolated func reading<T>(setup: SQL, _ body: (Connection) async throws -> T) async throws -> T {
+        try await withConnection { try await $0.reading(setup: setup, body) }
     }
 
     /// Convenience: one statement on a leased connection.
@@ -190,7 +199,7 @@ public actor ConnectionPool {
         updateGauges()
         do {
             let connection = try await Connection.connect(
-                to: configuration.conninfo, settings: configuration.session, id: id, threads: threads, logger: logger)
+                to: configuration.conninfo, settings: configuration.session, id: id, threads: threads, tally: roundTrips, logger: logger)
             opening -= 1
             if closed {
                 connection.close()
@@ -295,30 +304,32 @@ public enum Settlement<Value> {
 
 extension Connection {
     /// Runs `body` between BEGIN and COMMIT; any error rolls back and is rethrown unchanged (a
-    /// failing ROLLBACK does not hide it: the pool then drops the connection). `setup` is SQL
-    /// sent in the same round trip as BEGIN (no parameters: text built from trusted values only).
+    /// failing ROLLBACK does not hide it: the pool then drops the connection). `setup` is one
+    /// statement. BEGIN and `setup` are sent with the body's first statement, in one flight.
     public func transaction<T>(
-        isolation: IsolationLevel = .readCommitted, setup: String? = nil, _ body: (Connection) async throws -> T
+        isolation: IsolationLevel = .readCommitted, setup: SQL? = nil, _ body: (Connection) async throws -> T
     ) async throws -> T {
         try await settledTransaction(isolation: isolation, setup: setup) { .commit(try await body($0)) }
     }
 
-    /// As `transaction`, but `body` decides whether its work is committed or rolled back.
+    /// As `transaction`, but `body` decides whether its work is committed or rolled back. A body
+    /// whose last statement carried the COMMIT (`queryAndCommit`) leaves nothing to commit.
     public func settledTransaction<T>(
-        isolation: IsolationLevel = .readCommitted, setup: String? = nil, _ body: (Connection) async throws -> Settlement<T>
+        isolation: IsolationLevel = .readCommitted, setup: SQL? = nil, _ body: (Connection) async throws -> Settlement<T>
     ) async throws -> T {
-        try await executeScript("BEGIN ISOLATION LEVEL \(isolation.rawValue)" + (setup.map { "; " + $0 } ?? ""))
+        open(with: [SQL("BEGIN ISOLATION LEVEL " + isolation.rawValue)] + (setup.map { [$0] } ?? []))
+        defer { closeTransactionScope() }
         do {
             switch try await body(self) {
             case .commit(let value):
-                try await commit()
+                if inTransaction { try await commit() }
                 return value
             case .rollback(let value):
-                try await executeScript("ROLLBACK")
+                if inTransaction { try await rollback() }
                 return value
             }
         } catch {
-            try? await executeScript("ROLLBACK")
+            if inTransaction { try? await rollback() }
             throw error
         }
     }

@@ -18,8 +18,17 @@ public struct QueryResult: Sendable, RandomAccessCollection {
     let lengths: [Int32]
     let columnIndex: [String: Int]
     public let count: Int
+    /// The command tag (`COMMIT`, `INSERT 0 1`), where the caller asked for it.
+    let commandTag: String?
 
-    init(columns: [PQColumn], affectedRows: Int, rowCount: Int, storage: [UInt8], starts: [Int], lengths: [Int32]) {
+    /// No rows, no columns: what a statement that returned nothing leaves.
+    static let empty = QueryResult(columns: [], affectedRows: 0, rowCount: 0, storage: [], starts: [], lengths: [])
+
+    init(
+        columns: [PQColumn], affectedRows: Int, rowCount: Int, storage: [UInt8], starts: [Int], lengths: [Int32],
+        commandTag: String? = nil
+    ) {
+        self.commandTag = commandTag
         self.columns = columns
         self.affectedRows = affectedRows
         self.count = rowCount

@@ -42,6 +42,7 @@ struct ServerOptions: ParsableArguments {
             if ownerDatabaseURL == nil, ProcessInfo.processInfo.environment["COALITION_OWNER_DATABASE_URL"] == nil {
                 s.ownerDatabaseURL = databaseURL
             }
+            if ProcessInfo.processInfo.environment["COALITION_LISTEN_DATABASE_URL"]?.isEmpty ?? true { s.listenDatabaseURL = databaseURL }
         }
         if let ownerDatabaseURL { s.ownerDatabaseURL = ownerDatabaseURL }
         if let migrationsDirectory { s.migrationsDirectory = migrationsDirectory }
@@ -113,7 +114,8 @@ func pool(_ conninfo: String, _ settings: ServerSettings, size: Int, label: Stri
         PoolConfiguration(
             conninfo: conninfo, maximumConnections: size,
             acquireTimeout: .milliseconds(settings.poolAcquireTimeoutMilliseconds),
-            session: SessionSettings(statementTimeoutMilliseconds: settings.statementTimeoutMilliseconds),
+            session: SessionSettings(
+                statementTimeoutMilliseconds: settings.statementTimeoutMilliseconds, preparesStatements: settings.preparedStatements),
             metricsLabel: label),
         logger: logger)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import CoalitionClient
 import CoalitionDomain
 import CoalitionModels
@@ -132,6 +133,7 @@ extension Submissions {
         }
 
         func run() async throws {
+            Self.boundMalloc()
             let format = fileFormat ?? BulkFormat.fromExtension(file)!
             // First pass: count the rows (for progress, and for --atomic).
             var total = 0
@@ -252,6 +254,18 @@ extension Submissions {
                 }
             }
             if combined.rejected > 0 { throw Exit.refused }
+        }
+
+        /// A large file passes through as short-lived buffers (1 MiB reads, batch bodies, the
+        /// records of a read) allocated on several threads. Left alone, glibc raises its mmap
+        /// threshold after the first large buffer is freed and keeps freed memory in its heaps,
+        /// so the process grew with the file (54 MB at 100,000 rows, 106 MB at 1,000,000).
+        /// Fixed thresholds map and unmap buffers over 128 KiB and give free heap tops back.
+        static func boundMalloc() {
+            #if canImport(Glibc)
+            _ = mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+            _ = mallopt(M_TRIM_THRESHOLD, 128 * 1024)
+            #endif
         }
 
         /// The request body (CSV: the header again, then the records) and where each record

@@ -150,8 +150,15 @@ struct IdentityTests {
             }
         }
         _ = try await CoalitionFixture.call(f.server, .GET, "/v1/me", token: token)
-        let first = try #require(try await lastUsed())
+        // Written in the background (at most a second later), not by the request.
+        var written: Date?
+        for _ in 0..<50 where written == nil {
+            written = try await lastUsed()
+            if written == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let first = try #require(written)
         for _ in 0..<5 { _ = try await CoalitionFixture.call(f.server, .GET, "/v1/me", token: token) }
+        try await Task.sleep(for: .milliseconds(1500))
         #expect(try await lastUsed() == first, "requests within a minute do not write")
         try await f.stop()
     }

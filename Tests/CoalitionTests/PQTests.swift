@@ -325,4 +325,118 @@ struct PQTests {
             #expect(try await pool.query("SELECT count(*) AS c FROM t")[0].decode("c", as: Int.self) == 0)
         }
     }
+
+    @Test func aPipelineTakesOneFlightAndItsFailureUndoesIt() async throws {
+        let db = try await TestDatabase.migrated()
+        let pool = try db.appPool(size: 1)
+        try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
+            try await pool.withConnection { conn in
+                try await conn.executeScript("CREATE TEMP TABLE t (n int PRIMARY KEY)")
+                let before = pool.roundTrips.count
+                let results = try await conn.pipeline(["INSERT INTO t VALUES (1)", "SELECT count(*) AS n FROM t", "SELECT 'x' AS s"])
+                #expect(pool.roundTrips.count - before == 1)
+                #expect(try results[1][0].decode("n", as: Int.self) == 1)
+                #expect(try results[2][0].decode("s", as: String.self) == "x")
+                // Outside a transaction block a pipeline is one implicit transaction: the
+                // failing second insert undoes the first.
+                await #expect(throws: PQError.self) { try await conn.pipeline(["INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (1)"]) }
+                #expect(try await conn.query("SELECT count(*) AS n FROM t")[0].decode("n", as: Int.self) == 1)
+            }
+        }
+    }
+
+    @Test func aTransactionSendsBeginWithItsFirstStatementAndMayCommitWithItsLast() async throws {
+        let db = try await TestDatabase.migrated()
+        try await TestDatabase.using(try db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
+            try await pool.withConnection { conn in
+                try await conn.executeScript("CREATE TEMP TABLE t (n int)")
+                let before = pool.roundTrips.count
+                try await conn.transaction(setup: "SELECT set_config('pq.test', 'inside', true)") { tx in
+                    #expect(try await tx.query("SELECT current_setting('pq.test') AS v")[0].decode("v", as: String.self) == "inside")
+                    _ = try await tx.queryAndCommit("INSERT INTO t VALUES (1)")
+                    await #expect(throws: PQError.self, "nothing runs after the final statement") { try await tx.query("SELECT 1") }
+                }
+                #expect(pool.roundTrips.count - before == 2, "BEGIN + setup + SELECT, then INSERT + COMMIT")
+                #expect(try await conn.query("SELECT count(*) AS n, current_setting('pq.test', true) AS v FROM t")[0].decode("n", as: Int.self) == 1)
+                // A transaction that sends nothing costs nothing.
+                let idle = pool.roundTrips.count
+                try await conn.transaction { _ in }
+                #expect(pool.roundTrips.count == idle)
+                // A failing final statement leaves the transaction to roll back, and the
+                // connection fit for the next one.
+                await #expect(throws: PQError.self) {
+                    try await conn.transaction { tx in
+                        _ = try await tx.query("INSERT INTO t VALUES (2)")
+                        _ = try await tx.queryAndCommit("INSERT INTO t VALUES ('not a number')")
+                    }
+                }
+                #expect(try await conn.query("SELECT count(*) AS n FROM t")[0].decode("n", as: Int.self) == 1)
+            }
+        }
+    }
+
+    @Test func notificationsArriveOnAListeningConnectionAndTheWaitEndsWithItsTask() async throws {
+        let db = try await TestDatabase.migrated()
+        let listener = try await Connection.connect(to: try db.appURL)
+        try await listener.executeScript("LISTEN pq_test")
+        try await TestDatabase.using(try db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
+            let waiting = Task { try await listener.notifications() }
+            try await Task.sleep(for: .milliseconds(100))
+            try await pool.query("SELECT pg_notify('pq_test', 'hello')")
+            #expect(try await waiting.value == [PQNotification(channel: "pq_test", payload: "hello")])
+            let cancelled = Task { try await listener.notifications() }
+            try await Task.sleep(for: .milliseconds(100))
+            cancelled.cancel()
+            await #expect(throws: CancellationError.self) { try await cancelled.value }
+            // Still listening after the cancelled wait.
+            try await pool.query("SELECT pg_notify('pq_test', 'again')")
+            #expect(try await listener.notifications().map(\.payload) == ["again"])
+        }
+    }
+
+    @Test func aReadingScopeSendsItsSetupAheadOfEachFlightWithoutATransactionBlock() async throws {
+        let db = try await TestDatabase.migrated()
+        try await TestDatabase.using(try db.appPool(size: 1)) { (pool: ConnectionPool) async throws in
+            let setup: SQL = "SELECT set_config('pq.test', \("reading"), true), set_config('transaction_read_only', 'on', true)"
+            try await pool.reading(setup: setup) { conn in
+                let before = pool.roundTrips.count
+                for _ in 0..<2 {
+                    #expect(try await conn.query("SELECT current_setting('pq.test') AS v")[0].decode("v", as: String.self) == "reading")
+                }
+                #expect(pool.roundTrips.count - before == 2, "one flight per statement, the setup riding along")
+                #expect(!conn.inTransaction)
+                do {
+                    try await conn.query("CREATE TEMP TABLE t (n int)")
+                    Issue.record("a reading scope wrote")
+                } catch let error as PQError {
+                    #expect(error.sqlState == "25006", "read-only transaction: \(error)")
+                }
+            }
+            // Outside the scope the setting is gone: it lived in each flight's implicit transaction.
+            #expect(try await pool.query("SELECT current_setting('pq.test', true) AS v")[0].decode("v", as: String?.self) ?? "" == "")
+        }
+    }
+
+    @Test func statementsWithParametersArePreparedOncePerConnectionUnlessTurnedOff() async throws {
+        let db = try await TestDatabase.migrated()
+        for prepares in [true, false] {
+            let pool = ConnectionPool(PoolConfiguration(
+                conninfo: try db.appURL, maximumConnections: 1, session: SessionSettings(preparesStatements: prepares), metricsLabel: "prepare-\(prepares)"))
+            try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
+                try await pool.withConnection { conn in
+                    for n in 1...3 {
+                        #expect(try await conn.query("SELECT \(n) + 1 AS m")[0].decode("m", as: Int.self) == n + 1)
+                    }
+                    // The same new text twice in one flight is prepared once.
+                    let twice = try await conn.pipeline(["SELECT \(7) * 2 AS m", "SELECT \(8) * 2 AS m"])
+                    #expect(try twice.map { try $0[0].decode("m", as: Int.self) } == [14, 16])
+                    // A failing statement prepared in a flight is not taken for prepared later.
+                    await #expect(throws: PQError.self) { try await conn.query("SELECT 1 / \(0) AS boom") }
+                    #expect(try await conn.query("SELECT 1 / \(1) AS ok")[0].decode("ok", as: Int.self) == 1)
+                    let names = try await conn.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
+                    #expect(names == (prepares ? 4 : 0), "statements with parameters: + 1, * 2, 1 / $1 (prepared, then failed), count")
+                }
+            }
+        }
+    }
 }

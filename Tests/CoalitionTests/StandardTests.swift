@@ -299,7 +299,7 @@ struct SecurityRegressionTests {
         let pool = try f.db.appPool(size: 1)
         try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
             let error = await #expect(throws: PQError.self) {
-                try await pool.transaction(setup: "SELECT set_config('coalition.user_id', '\(f.users["viewerA"]!)', true), set_config('coalition.organization_id', '\(f.memberA)', true), set_config('coalition.role', 'member_viewer', true)") { conn in
+                try await pool.transaction(setup: "SELECT set_config('coalition.user_id', \(f.users["viewerA"]!), true), set_config('coalition.organization_id', \(f.memberA), true), set_config('coalition.role', 'member_viewer', true)") { conn in
                     try await conn.query("UPDATE users SET role = 'member_admin' WHERE id = \(UUID(uuidString: f.users["viewerA"]!)!)")
                 }
             }

@@ -10,6 +10,7 @@ import Hummingbird
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: Store
+    let tokens: TokenCache
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -27,16 +28,16 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard header.count > 7, header.prefix(7).lowercased() == "bearer ",
             let presented = TokenSecret.parse(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else { throw unauthorized }
-        let record = try await store.withoutCaller { try await $0.tokenRecord(keyID: presented.keyID) }
+        let record = try await tokens.record(keyID: presented.keyID) {
+            try await store.withoutCaller { try await $0.tokenRecord(keyID: presented.keyID) }
+        }
         guard let record, TokenSecret.digestsMatch(record.secretHash, presented.secretHash) else { throw unauthorized }
         let now = Date()
         guard record.revokedAt == nil, record.expiresAt.map({ $0 > now }) ?? true else { throw unauthorized }
         guard record.userStatus == .active else { throw Problems.unauthorized("this user is disabled") }
         guard record.organizationStatus == .active else { throw Problems.unauthorized("this user's organization is not active") }
-        // last_used_at is written at most once a minute per token, not on every request.
-        if record.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
-            try await store.withoutCaller { try await $0.touchToken(id: record.tokenID) }
-        }
+        // last_used_at is written at most once a minute per token, in the background.
+        tokens.noteUse(of: record, keyID: presented.keyID, now: now)
         return Caller(
             userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: Set(record.scopes), tokenID: record.tokenID)
     }

@@ -47,8 +47,8 @@ struct AuthRoutes {
     }
 
     func me(_ caller: Caller) async throws -> Response {
-        let (user, organization) = try await env.store.transaction(as: caller) { tx in
-            (try await tx.user(id: caller.userID), try await tx.organization(id: caller.organizationID))
+        let (user, organization) = try await env.store.read(as: caller) { tx in
+            try await tx.me(userID: caller.userID, organizationID: caller.organizationID)
         }
         guard let user, let organization else { throw Problems.notFound("the user") }
         return try jsonResponse(Me(user: user, organization: organization, role: caller.role, scopes: caller.scopes.sorted()))
@@ -78,6 +78,7 @@ struct AuthRoutes {
         guard let token = try await env.store.transaction(as: context.caller, { try await $0.revokeToken(id: id) }) else {
             throw Problems.notFound("the token")
         }
+        env.tokens.invalidateAll()
         return try jsonResponse(token)
     }
 }

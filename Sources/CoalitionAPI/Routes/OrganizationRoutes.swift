@@ -59,6 +59,8 @@ struct OrganizationRoutes {
             }
             return try await tx.updateOrganization(id: id, changes)
         }
+        // A suspended organization's tokens stop working here before the answer, elsewhere on notice.
+        env.tokens.invalidateAll()
         guard let organization else { throw Problems.notFound("the organization") }
         return try jsonResponse(organization)
     }
@@ -124,6 +126,7 @@ struct OrganizationRoutes {
             }
             return try await tx.updateUser(id: id, changes)
         }
+        env.tokens.invalidateAll()
         guard let user else { throw Problems.notFound("the user") }
         return try jsonResponse(user)
     }
@@ -152,6 +155,7 @@ struct OrganizationRoutes {
         guard let token = try await env.store.transaction(as: context.caller, { try await $0.revokeOrganizationToken(organization: id, id: tokenID) }) else {
             throw Problems.notFound("the token")
         }
+        env.tokens.invalidateAll()
         return try jsonResponse(token)
     }
 }

@@ -20,7 +20,7 @@ struct SubmissionRoutes {
             .caller(.get, "/v1/submissions", list),
             .caller(.get, "/v1/submissions/{id}") { _, context in
                 let id = try context.uuid("id", what: "the submission")
-                guard let s = try await env.store.transaction(as: context.caller, { try await $0.submission(id: id) }) else {
+                guard let s = try await env.store.read(as: context.caller, { try await $0.submission(id: id) }) else {
                     throw Problems.notFound("the submission")
                 }
                 return try jsonResponse(s)
@@ -38,15 +38,18 @@ struct SubmissionRoutes {
         let caller = context.caller
         let milestoneID = try context.uuid("id", what: "the milestone")
         let draft = try await SubmissionDraft.read(request, limit: context.bodyLimit)
+        // Two flights: BEGIN, the caller and everything the rules need; then the insert with its
+        // audit entry and the COMMIT.
         return try await env.store.answering(as: caller) { tx in
-            guard let milestone = try await tx.milestone(id: milestoneID) else { throw Problems.notFound("the milestone") }
-            let participates = try await tx.participates(organization: caller.organizationID, project: milestone.projectID)
-            guard let organization = try await tx.organization(id: caller.organizationID) else { throw Problems.notFound("your organization") }
-            try check(Policy.submit(caller, participates: participates, organizationKind: organization.kind), "the milestone")
-            guard let metric = try await tx.metric(code: milestone.metric) else { throw Problems.notFound("the metric") }
-            switch SubmissionRules.validate(draft, metricUnit: metric.unit, aggregation: metric.aggregation, today: .today()) {
+            guard let target = try await tx.submissionContext(milestone: milestoneID, organization: caller.organizationID) else {
+                throw Problems.notFound("the milestone")
+            }
+            guard let kind = target.organizationKind else { throw Problems.notFound("your organization") }
+            try check(Policy.submit(caller, participates: target.participates, organizationKind: kind), "the milestone")
+            let milestone = target.milestone
+            switch SubmissionRules.validate(draft, metricUnit: milestone.unit, aggregation: target.aggregation, today: .today()) {
             case .failure(let invalid): throw Problems.invalid(invalid.errors)
-            case .success(let valid): return try Self.answer(try await tx.submit(valid, milestone: milestone, caller: caller))
+            case .success(let valid): return try Self.answer(try await tx.submit(valid, milestone: milestone, caller: caller, final: true))
             }
         }
     }

@@ -105,7 +105,7 @@ public enum CoalitionApplication {
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes))
         router.add(middleware: HTTPMetricsMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
-        router.add(middleware: AuthenticationMiddleware(store: env.store))
+        router.add(middleware: AuthenticationMiddleware(store: env.store, tokens: env.tokens))
         let replays = IdempotentReplay(store: env.store)
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
@@ -126,7 +126,13 @@ public enum CoalitionApplication {
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: "coalition",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
-            services: [DatabasePoolService(pool: pool), AuditSealerService(store: env.store, logger: logger)],
+            services: [
+                DatabasePoolService(pool: pool), AuditSealerService(store: env.store, logger: logger),
+                TokenCacheService(
+                    cache: env.tokens, store: env.store, conninfo: settings.listenDatabaseURL,
+                    settings: SessionSettings(statementTimeoutMilliseconds: 0, applicationName: "coalition-listen", preparesStatements: false),
+                    logger: logger),
+            ],
             onServerRunning: onServerRunning,
             logger: logger)
     }

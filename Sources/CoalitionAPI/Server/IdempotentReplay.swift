@@ -83,8 +83,12 @@ struct IdempotentReplay: Sendable {
 extension Store {
     /// The last transaction of a writer's request: `body` makes the change and builds the
     /// answer, which is recorded for the request's `Idempotency-Key` in the same transaction.
+    /// Without a key nothing follows the body, whose last statement may then carry the COMMIT.
     func answering(as caller: Caller, _ body: (StoreTransaction) async throws -> Response) async throws -> Response {
-        let response = try await transaction(as: caller) { tx in try await IdempotentAnswer.record(try await body(tx), in: tx) }
+        let keyed = IdempotentAnswer.pending != nil
+        let response = try await transaction(as: caller, concluding: !keyed) { tx in
+            try await IdempotentAnswer.record(try await body(tx), in: tx)
+        }
         IdempotentAnswer.pending?.commit()
         return response
     }
