@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
 
 struct Inserts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Insert transactions (BEGIN; INSERT; COMMIT) through the pool; prints transactions per second.")
+        abstract: "Insert transactions (BEGIN; INSERT; COMMIT, one flight) through the pool; prints transactions per second.")
 
     @Option var conninfo: String
     @Option var tasks: Int
@@ -29,8 +29,9 @@ struct Inserts: AsyncParsableCommand {
                 group.addTask {
                     var done = 0
                     while ContinuousClock.now < deadline {
+                        // BEGIN, the insert and COMMIT: one flight (lazy BEGIN, the COMMIT riding along).
                         try await pool.transaction { tx in
-                            try await tx.execute("""
+                            try await tx.queryAndCommit("""
                                 INSERT INTO bench_events (worker, amount, note) VALUES (\(worker), \(Int.random(in: 1...100_000)), \("bench"))
                                 """)
                         }
