@@ -545,19 +545,28 @@ public final class Connection: @unchecked Sendable {
         return result
     }
 
-    /// Writes out what libpq has queued, waiting for the socket while the kernel's buffer is full.
+    /// Writes out what libpq has queued (a flight: counted as a round trip).
     private func flush(_ conn: OpaquePointer) async throws {
         tally?.record()
+        try await drain(conn)
+    }
+
+    /// Writes out what libpq has queued, waiting for the socket while the kernel's buffer is full.
+    private func drain(_ conn: OpaquePointer) async throws {
         while true {
             switch PQflush(conn) {
             case 0: return
-            case 1:
-                await Reactor.shared.wait(PQsocket(conn), for: .readOrWrite)
-                // The server may answer (an error) before it reads everything: take it in.
-                guard PQconsumeInput(conn) == 1 else { throw Self.connectionError(conn) }
+            case 1: try await awaitSocket(conn)
             default: throw Self.connectionError(conn)
             }
         }
+    }
+
+    /// Waits until the socket takes more bytes or the server says something, and reads what
+    /// arrived (the server may answer, with an error, before it has read everything).
+    private func awaitSocket(_ conn: OpaquePointer) async throws {
+        await Reactor.shared.wait(PQsocket(conn), for: .readOrWrite)
+        guard PQconsumeInput(conn) == 1 else { throw Self.connectionError(conn) }
     }
 
     /// `PQgetResult` without blocking: suspends until libpq has a whole result (or none).
@@ -569,50 +578,28 @@ public final class Connection: @unchecked Sendable {
         return PQgetResult(conn)
     }
 
-    private func putCopyData(_ conn: OpaquePointer, _ chunk: [UInt8]) async throws {
+    /// Queues COPY data (`put` answers 1 when queued, 0 when libpq's buffer is full for now)
+    /// and writes it out.
+    private func copy(_ conn: OpaquePointer, _ put: () -> Int32) async throws {
         while true {
-            let queued = chunk.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
+            switch put() {
+            case 1: return try await drain(conn)
+            case 0: try await awaitSocket(conn)
+            default: throw Self.connectionError(conn)
             }
-            switch queued {
-            case 1:
-                try await flushCopy(conn)
-                return
-            case 0:
-                await Reactor.shared.wait(PQsocket(conn), for: .readOrWrite)
-                guard PQconsumeInput(conn) == 1 else { throw Self.connectionError(conn) }
-            default:
-                throw Self.connectionError(conn)
+        }
+    }
+
+    private func putCopyData(_ conn: OpaquePointer, _ chunk: [UInt8]) async throws {
+        try await copy(conn) {
+            chunk.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(conn, $0.baseAddress, Int32($0.count)) }
             }
         }
     }
 
     private func endCopy(_ conn: OpaquePointer, error: String?) async throws {
-        while true {
-            switch PQputCopyEnd(conn, error) {
-            case 1:
-                try await flushCopy(conn)
-                return
-            case 0:
-                await Reactor.shared.wait(PQsocket(conn), for: .readOrWrite)
-                guard PQconsumeInput(conn) == 1 else { throw Self.connectionError(conn) }
-            default:
-                throw Self.connectionError(conn)
-            }
-        }
-    }
-
-    /// As `flush`, for COPY data: not a round trip of its own.
-    private func flushCopy(_ conn: OpaquePointer) async throws {
-        while true {
-            switch PQflush(conn) {
-            case 0: return
-            case 1:
-                await Reactor.shared.wait(PQsocket(conn), for: .readOrWrite)
-                guard PQconsumeInput(conn) == 1 else { throw Self.connectionError(conn) }
-            default: throw Self.connectionError(conn)
-            }
-        }
+        try await copy(conn) { PQputCopyEnd(conn, error) }
     }
 
     static func check(_ status: Int32, _ conn: OpaquePointer) throws {
