@@ -435,6 +435,12 @@ struct PQTests {
                     #expect(try await conn.query("SELECT 1 / \(1) AS ok")[0].decode("ok", as: Int.self) == 1)
                     let names = try await conn.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
                     #expect(names == (prepares ? 4 : 0), "statements with parameters: + 1, * 2, 1 / $1 (prepared, then failed), count")
+                    // A connection keeps at most 256 names; further texts still run, unnamed.
+                    for n in 0..<260 {
+                        #expect(try await conn.query("SELECT \(n) + \(unescaped: String(n)) AS m")[0].decode("m", as: Int.self) == 2 * n)
+                    }
+                    let kept = try await conn.query("SELECT count(*) AS n FROM pg_prepared_statements")[0].decode("n", as: Int.self)
+                    #expect(kept == (prepares ? 256 : 0))
                 }
             }
         }

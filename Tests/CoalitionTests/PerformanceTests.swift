@@ -4,6 +4,7 @@ import PQ
 import Testing
 
 @testable import CoalitionAPI
+@testable import CoalitionStore
 
 /// Round trips per request, the token cache and its invalidation across servers, and totals
 /// kept per statement (issue 11).
@@ -163,5 +164,65 @@ struct PerformanceTests {
             #expect(t.0 == Decimal(string: "45.5")! && t.1 == 7)
         }
         try await p.f.stop()
+    }
+
+    /// The cache on its own: trusted only while listening, emptied by an invalidation (also one
+    /// that lands while a lookup is under way), bounded in size and in time, and queueing a
+    /// token's use once a minute.
+    @Test func theTokenCacheIsBoundedAndForgetsWhenTold() async throws {
+        func record(_ n: Int, lastUsed: Date? = nil) -> TokenRecord {
+            TokenRecord(
+                tokenID: UUID(), secretHash: [UInt8](repeating: UInt8(n), count: 32), scopes: [.read], expiresAt: nil, revokedAt: nil,
+                lastUsedAt: lastUsed, userID: UUID(), organizationID: UUID(), role: .memberViewer, userStatus: .active,
+                organizationStatus: .active)
+        }
+        let cache = TokenCache(lifetime: .seconds(30), capacity: 2)
+        var loads = 0
+        func lookup(_ key: String, _ n: Int = 1) async throws -> TokenRecord? {
+            try await cache.record(keyID: key) {
+                loads += 1
+                return record(n)
+            }
+        }
+        _ = try await lookup("a")
+        _ = try await lookup("a")
+        #expect(loads == 2 && cache.count == 0, "not listening: every lookup asks")
+        cache.setListening(true)
+        _ = try await lookup("a")
+        _ = try await lookup("a")
+        #expect(loads == 3 && cache.count == 1, "listening: the second lookup is served from memory")
+        cache.invalidateAll()
+        _ = try await lookup("a")
+        #expect(loads == 4)
+        // An invalidation while the lookup reads the database: its result is not kept.
+        _ = try await cache.record(keyID: "b") {
+            cache.invalidateAll()
+            return record(2)
+        }
+        #expect(cache.count == 0)
+        for key in ["c", "d", "e", "f"] { _ = try await lookup(key) }
+        #expect(cache.count <= 2, "at most capacity tokens")
+        // Entries expire with their lifetime.
+        let short = TokenCache(lifetime: .milliseconds(50))
+        short.setListening(true)
+        var shortLoads = 0
+        for pause in [0, 100] {
+            try await Task.sleep(for: .milliseconds(pause))
+            _ = try await short.record(keyID: "x") {
+                shortLoads += 1
+                return record(3)
+            }
+        }
+        #expect(shortLoads == 2)
+        // A use is queued once; the cached copy then counts as used now.
+        let used = record(4, lastUsed: Date().addingTimeInterval(-120))
+        _ = try await cache.record(keyID: "g") { used }
+        cache.noteUse(of: used, keyID: "g")
+        let again = try #require(try await cache.record(keyID: "g") { Issue.record("asked again"); return nil })
+        cache.noteUse(of: again, keyID: "g")
+        #expect(cache.takeTouches() == [used.tokenID])
+        #expect(cache.takeTouches().isEmpty)
+        cache.noteUse(of: record(5, lastUsed: Date()), keyID: "h")
+        #expect(cache.takeTouches().isEmpty, "used within the minute: nothing to write")
     }
 }

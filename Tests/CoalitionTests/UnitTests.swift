@@ -60,6 +60,24 @@ struct UnitTests {
         }
     }
 
+    @Test func theCacheListenAndPreparedStatementSettingsReadWithClearErrors() throws {
+        let defaults = try ServerSettings.fromEnvironment(["DATABASE_URL": "postgresql://app@db/c"])
+        #expect(defaults.listenDatabaseURL == "postgresql://app@db/c", "the LISTEN session defaults to DATABASE_URL")
+        #expect(defaults.authCacheSeconds == 10 && defaults.preparedStatements)
+        let s = try ServerSettings.fromEnvironment([
+            "DATABASE_URL": "postgresql://app@pgbouncer/c", "COALITION_LISTEN_DATABASE_URL": "postgresql://app@db/c",
+            "COALITION_AUTH_CACHE_SECONDS": "0", "COALITION_DB_PREPARED_STATEMENTS": "off",
+        ])
+        #expect(s.listenDatabaseURL == "postgresql://app@db/c")
+        #expect(s.authCacheSeconds == 0 && !s.preparedStatements)
+        #expect(try ServerSettings.fromEnvironment(["COALITION_DB_PREPARED_STATEMENTS": " TRUE "]).preparedStatements)
+        for (name, value) in [("COALITION_AUTH_CACHE_SECONDS", "301"), ("COALITION_AUTH_CACHE_SECONDS", "ten"), ("COALITION_DB_PREPARED_STATEMENTS", "maybe")] {
+            let invalid = #expect(throws: ServerSettings.Invalid.self) { try ServerSettings.fromEnvironment([name: value]) }
+            #expect(invalid?.name == name)
+            #expect(invalid?.description.contains(value) == true, "\(invalid?.description ?? "")")
+        }
+    }
+
     @Test func datesParseStrictlyAndCountDays() {
         #expect(PQDate(iso: "2023-07-01")?.description == "2023-07-01")
         #expect(PQDate(iso: "2023-02-29") == nil)

@@ -33,26 +33,19 @@ CREATE FUNCTION submissions_add_totals(counted submissions[]) RETURNS void
 $$;
 REVOKE ALL ON FUNCTION submissions_add_totals(submissions[]) FROM PUBLIC;
 
-CREATE FUNCTION submissions_count_inserted() RETURNS trigger
+-- One function for both triggers: each names its transition tables, and PL/pgSQL plans only
+-- the branch of the event that fired.
+CREATE FUNCTION submissions_count_totals() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     counted submissions[];
 BEGIN
-    SELECT array_agg(n) INTO counted FROM inserted_rows n WHERE n.status IN ('approved', 'verified');
-    IF counted IS NOT NULL THEN
-        PERFORM submissions_add_totals(counted);
+    IF TG_OP = 'INSERT' THEN
+        SELECT array_agg(n) INTO counted FROM inserted_rows n WHERE n.status IN ('approved', 'verified');
+    ELSE
+        SELECT array_agg(n) INTO counted FROM updated_rows n JOIN previous_rows o ON o.id = n.id
+        WHERE n.status IN ('approved', 'verified') AND o.status NOT IN ('approved', 'verified');
     END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION submissions_count_updated() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    counted submissions[];
-BEGIN
-    SELECT array_agg(n) INTO counted FROM updated_rows n JOIN previous_rows o ON o.id = n.id
-    WHERE n.status IN ('approved', 'verified') AND o.status NOT IN ('approved', 'verified');
     IF counted IS NOT NULL THEN
         PERFORM submissions_add_totals(counted);
     END IF;
@@ -61,9 +54,9 @@ END
 $$;
 
 CREATE TRIGGER submissions_totals_insert AFTER INSERT ON submissions
-    REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION submissions_count_inserted();
+    REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION submissions_count_totals();
 CREATE TRIGGER submissions_totals_update AFTER UPDATE ON submissions
-    REFERENCING OLD TABLE AS previous_rows NEW TABLE AS updated_rows FOR EACH STATEMENT EXECUTE FUNCTION submissions_count_updated();
+    REFERENCING OLD TABLE AS previous_rows NEW TABLE AS updated_rows FOR EACH STATEMENT EXECUTE FUNCTION submissions_count_totals();
 
 -- A submission's milestone and project are one key: (milestone_id, project_id) references
 -- milestones, whose project_id references projects. The two single-column keys said it again
