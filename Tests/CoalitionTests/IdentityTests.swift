@@ -1,4 +1,5 @@
 import CoalitionDomain
+import CoalitionModels
 import Foundation
 import NIOHTTP1
 import PQ
@@ -44,6 +45,38 @@ struct IdentityTests {
                     let changed = try await tx.query("SELECT count(*) AS n FROM organizations WHERE name = 'hijacked'")[0].decode("n", as: Int.self)
                     if changed == 0 { throw PQError(.server, message: "policy held", sqlState: "42501") }
                 }
+            }
+        }
+        try await f.stop()
+    }
+
+    /// Two tenants' transactions and reads interleave on a few connections (through PgBouncer's
+    /// three server connections when the run has it): each sees only its own caller, and a
+    /// statement without a caller sees none and is not read-only.
+    @Test func callerSettingsNeverOutliveTheirTransactionOrRead() async throws {
+        let f = try await CoalitionFixture.start()
+        let pool = try f.db.appPool(size: 4)
+        try await TestDatabase.using(pool) { (pool: ConnectionPool) async throws in
+            let store = Store(pool: pool)
+            let callers = [("editorA", f.memberA, Role.memberEditor), ("adminB", f.memberB, Role.memberAdmin)].map { name, org, role in
+                Caller(userID: UUID(uuidString: f.users[name]!)!, organizationID: UUID(uuidString: org)!, role: role, scopes: [.read, .write], tokenID: UUID())
+            }
+            let seen: SQL = "SELECT coalesce(current_setting('coalition.user_id', true), '') AS u, current_setting('transaction_read_only') AS ro"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, caller) in callers.enumerated() {
+                    group.addTask {
+                        for round in 0..<25 {
+                            let inside = (round + index) % 2 == 0
+                                ? try await store.transaction(as: caller) { try await $0.query(seen)[0].decode("u", as: String.self) }
+                                : try await store.read(as: caller) { try await $0.query(seen)[0].decode("u", as: String.self) }
+                            #expect(inside == caller.userID.uuidString.lowercased())
+                            let after = try await pool.query(seen)[0]
+                            #expect(try after.decode("u", as: String.self) == "", "a caller outlived its transaction")
+                            #expect(try after.decode("ro", as: String.self) == "off", "read-only outlived its read")
+                        }
+                    }
+                }
+                try await group.waitForAll()
             }
         }
         try await f.stop()

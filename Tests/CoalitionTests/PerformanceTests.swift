@@ -14,7 +14,8 @@ struct PerformanceTests {
     static func roundTrips(_ server: ServerProcess) async throws -> Int {
         let text = try await http(.GET, server.baseURL + "/metrics").text
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(#"coalition_db_round_trips_total{pool="main"}"#) }, "\(text.prefix(400))")
-        return try #require(Int(Double(line.split(separator: " ").last ?? "") ?? -1))
+        let value = try #require(Double(line.split(separator: " ").last ?? ""), "\(line)")
+        return Int(value)
     }
 
     /// The fewest round trips `request` cost in five tries: the audit sealer's once-a-second

@@ -30,7 +30,7 @@ struct CoalitionFixture: Sendable {
         let server = try await ServerProcess.start(database: db, environment: env)
         let admin = try await login(server, "admin@secretariat.test", password)
         let me = try await call(server, .GET, "/v1/me", token: admin)
-        let secretariat = try #require((me.json?["organization"] as? [String: Any])?["id"] as? String)
+        let secretariat = try #require((me.json?["organization"] as? [String: Any])?["id"] as? String, "GET /v1/me: \(me.status) \(me.text) \(server.companions.last?.stderr.text ?? "")")
 
         func createOrganization(_ slug: String, kind: String) async throws -> String {
             let r = try await call(server, .POST, "/v1/organizations", token: admin, json: ["slug": slug, "name": slug.capitalized, "kind": kind, "sector": "test"])

@@ -31,9 +31,13 @@ final class ChildProcess: Sendable {
 
     /// Starts `binary` (`coalition-server` or `coalition`) with `arguments`; `environment`
     /// replaces the inherited variables of the same names, and `nil` removes one.
-    init(_ binary: String, _ arguments: [String], environment: [String: String?] = [:]) throws {
+    convenience init(_ binary: String, _ arguments: [String], environment: [String: String?] = [:]) throws {
+        try self.init(executable: TestEnvironment.binDirectory.appendingPathComponent(binary), arguments, environment: environment)
+    }
+
+    init(executable: URL, _ arguments: [String], environment: [String: String?] = [:]) throws {
         let process = Process()
-        process.executableURL = TestEnvironment.binDirectory.appendingPathComponent(binary)
+        process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("COALITION_") || key == "DATABASE_URL" || key.hasPrefix("PG") {
@@ -87,10 +91,16 @@ func run(_ binary: String, _ arguments: [String], environment: [String: String?]
     return (status, child.stdout.text, child.stderr.text)
 }
 
-/// A `coalition-server serve` on a free port, against one test database.
+/// A `coalition-server serve` on a free port, against one test database. When the run asks
+/// for two instances (`COALITION_TEST_INSTANCES=2`, as `scripts/topology-test` does), two
+/// servers run behind an haproxy on loopback and `baseURL` is the balancer's: every request of
+/// the test may land on either, as behind the load balancer of a real deployment.
 final class ServerProcess: Sendable {
+    /// The (first) server.
     let child: ChildProcess
     let baseURL: String
+    /// The second server and the balancer, in pair mode.
+    let companions: [ChildProcess]
 
     static func start(database: TestDatabase, extraArguments: [String] = [], environment: [String: String?] = [:]) async throws -> ServerProcess {
         var env: [String: String?] = [
@@ -100,12 +110,28 @@ final class ServerProcess: Sendable {
             "COALITION_LOG_LEVEL": "warning",
             "COALITION_DB_POOL_SIZE": "4",
         ]
+        if TestEnvironment.poolerPort != nil {
+            // LISTEN needs a session of its own, which a transaction pooler cannot give; and
+            // PgBouncer 1.18 cannot carry named prepared statements. As deploy/ configures it.
+            env["COALITION_LISTEN_DATABASE_URL"] = try database.directAppURL
+            env["COALITION_DB_PREPARED_STATEMENTS"] = "false"
+        }
         for (k, v) in environment { env[k] = v }
+        let first = try await launch(extraArguments, env)
+        guard TestEnvironment.instances >= 2 else {
+            return ServerProcess(child: first.child, baseURL: first.url, companions: [])
+        }
+        let second = try await launch(extraArguments, env)
+        let balancer = try await Balancer.start(backends: [first.url, second.url])
+        return ServerProcess(child: first.child, baseURL: balancer.url, companions: [second.child, balancer.child])
+    }
+
+    private static func launch(_ extraArguments: [String], _ env: [String: String?]) async throws -> (child: ChildProcess, url: String) {
         let child = try ChildProcess("coalition-server", ["serve", "--host", "127.0.0.1", "--port", "0"] + extraArguments, environment: env)
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             if let line = child.stdout.text.split(separator: "\n").first(where: { $0.hasPrefix("coalition-server listening on ") }) {
-                return ServerProcess(child: child, baseURL: String(line.dropFirst("coalition-server listening on ".count)))
+                return (child, String(line.dropFirst("coalition-server listening on ".count)))
             }
             if !child.process.isRunning {
                 throw TimeoutError(what: "the server exited early: \(child.stderr.text)")
@@ -115,15 +141,82 @@ final class ServerProcess: Sendable {
         }
     }
 
-    private init(child: ChildProcess, baseURL: String) {
+    private init(child: ChildProcess, baseURL: String, companions: [ChildProcess]) {
         self.child = child
         self.baseURL = baseURL
+        self.companions = companions
     }
 
-    /// SIGTERM, then waits for a clean exit.
+    /// SIGTERM, then waits for a clean exit (of every server, then the balancer).
     func stop() async throws -> Int32 {
-        child.signal(SIGTERM)
-        return try await child.waitForExit()
+        for process in [child] + companions { process.signal(SIGTERM) }
+        var status = try await child.waitForExit()
+        for process in companions {
+            let other = try await process.waitForExit()
+            if status == 0 { status = other }
+        }
+        return status
+    }
+}
+
+/// haproxy in front of two servers, as `deploy/` puts a load balancer in front of its
+/// replicas: round robin, health checks on `/health/ready`, and a refused connection retried
+/// on the other server (what a rolling restart needs).
+enum Balancer {
+    static func start(backends: [String]) async throws -> (child: ChildProcess, url: String) {
+        let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let haproxy else { throw TestEnvironment.Missing(description: "haproxy is missing: run the tests with scripts/test, which installs it") }
+        let port = try freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("coalition-haproxy-\(port).cfg")
+        let servers = backends.enumerated().map { index, url in
+            "    server s\(index) \(url.replacingOccurrences(of: "http://", with: "")) check"
+        }
+        try ("""
+            global
+                maxconn 4096
+            defaults
+                mode http
+                timeout connect 2s
+                timeout client 130s
+                timeout server 130s
+                retries 3
+                option redispatch
+                retry-on conn-failure empty-response
+            frontend api
+                bind 127.0.0.1:\(port)
+                default_backend servers
+            backend servers
+                balance roundrobin
+                option httpchk GET /health/ready
+                timeout check 3s
+                default-server inter 1s fall 3 rise 2
+            \(servers.joined(separator: "\n"))
+
+            """).write(to: config, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(executable: URL(fileURLWithPath: haproxy), ["-db", "-f", config.path])
+        let url = "http://127.0.0.1:\(port)"
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            if let probe = try? await http(.GET, url + "/health/live"), probe.status == 200 { return (child, url) }
+            if !child.process.isRunning { throw TimeoutError(what: "haproxy exited: \(child.stderr.text)") }
+            if ContinuousClock.now > deadline { throw TimeoutError(what: "haproxy did not answer: \(child.stderr.text)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TimeoutError(what: "no free port: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

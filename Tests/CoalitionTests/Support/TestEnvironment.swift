@@ -30,8 +30,26 @@ enum TestEnvironment {
         "postgresql://coalition_owner:\(try ownerPassword)@\(try host):\(try port)/\(database)"
     }
 
+    /// The app role's URL: through the transaction-mode pooler when the run has one
+    /// (`COALITION_TEST_POOLER_PORT`, set by `scripts/topology-test`), else straight to PostgreSQL.
     static func appURL(database: String) throws -> String {
+        "postgresql://coalition_app:\(try appPassword)@\(try host):\(try poolerPort ?? port)/\(database)"
+    }
+
+    /// The app role straight to PostgreSQL, for what a pooler cannot carry (LISTEN).
+    static func directAppURL(database: String) throws -> String {
         "postgresql://coalition_app:\(try appPassword)@\(try host):\(try port)/\(database)"
+    }
+
+    /// PgBouncer in transaction mode between the servers (and app-role pools) and PostgreSQL.
+    static var poolerPort: String? {
+        ProcessInfo.processInfo.environment["COALITION_TEST_POOLER_PORT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// How many server processes `ServerProcess.start` runs behind one load balancer
+    /// (`COALITION_TEST_INSTANCES`, 1 or 2; 2 needs haproxy).
+    static var instances: Int {
+        Int(ProcessInfo.processInfo.environment["COALITION_TEST_INSTANCES"] ?? "") ?? 1
     }
 
     static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -60,6 +78,7 @@ struct TestDatabase: Sendable {
 
     var ownerURL: String { get throws { try TestEnvironment.ownerURL(database: name) } }
     var appURL: String { get throws { try TestEnvironment.appURL(database: name) } }
+    var directAppURL: String { get throws { try TestEnvironment.directAppURL(database: name) } }
     /// The cluster's superuser, on this database.
     var superuserURL: String { get throws { try TestEnvironment.superuserURL.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(name)") } }
 
@@ -87,7 +106,11 @@ struct TestDatabase: Sendable {
         ConnectionPool(
             PoolConfiguration(
                 conninfo: try appURL, maximumConnections: size, acquireTimeout: acquireTimeout,
-                session: SessionSettings(statementTimeoutMilliseconds: statementTimeoutMilliseconds), metricsLabel: "test-\(name)"),
+                session: SessionSettings(
+                    statementTimeoutMilliseconds: statementTimeoutMilliseconds,
+                    // PgBouncer 1.18 (Debian 12) cannot carry named prepared statements in transaction mode.
+                    preparesStatements: TestEnvironment.poolerPort == nil),
+                metricsLabel: "test-\(name)"),
             logger: TestEnvironment.logger)
     }
 
