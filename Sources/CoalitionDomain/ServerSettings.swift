@@ -22,6 +22,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var statementTimeoutMilliseconds = 30_000
     public var approvalQuorum = 2
     public var logLevel = "info"
+    /// `text` (one human line per record) or `json` (one JSON object per line, for collectors).
+    public var logFormat = "text"
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 1 << 20
     /// Where `NNNN_name.sql` files are; empty: search the usual places.
@@ -83,6 +85,7 @@ public struct ServerSettings: Sendable, Equatable {
         }
         if let v = env["COALITION_APPROVAL_QUORUM"] { s.approvalQuorum = try integer(v, "COALITION_APPROVAL_QUORUM", 1...100) }
         if let v = env["COALITION_LOG_LEVEL"] { s.logLevel = try logLevel(v, "COALITION_LOG_LEVEL") }
+        if let v = env["COALITION_LOG_FORMAT"] { s.logFormat = try logFormat(v, "COALITION_LOG_FORMAT") }
         if let v = env["COALITION_MAX_BODY_BYTES"] { s.maxBodyBytes = try integer(v, "COALITION_MAX_BODY_BYTES", 1024...(1 << 30)) }
         if let v = env["COALITION_MIGRATIONS_DIR"] { s.migrationsDirectory = v }
         if let v = env["COALITION_BCRYPT_COST"] { s.bcryptCost = try integer(v, "COALITION_BCRYPT_COST", 4...16) }
@@ -127,6 +130,14 @@ public struct ServerSettings: Sendable, Equatable {
         case "false", "off", "no", "0": return false
         default: throw Invalid(name: name, reason: "expected true or false, got \"\(text)\"")
         }
+    }
+
+    public static func logFormat(_ text: String, _ name: String) throws(Invalid) -> String {
+        let format = text.trimmingSpaces().lowercased()
+        guard format == "text" || format == "json" else {
+            throw Invalid(name: name, reason: "expected text or json, got \"\(text)\"")
+        }
+        return format
     }
 
     public static func logLevel(_ text: String, _ name: String) throws(Invalid) -> String {

@@ -32,6 +32,12 @@ extension Store {
         }
     }
 
+    /// Committed entries not chained yet, and the age in seconds of the oldest (0 when none).
+    public func auditBacklog() async throws -> (entries: Int, oldestSeconds: Double) {
+        let row = try await pool.query("SELECT entries, oldest_seconds FROM audit_backlog()")[0]
+        return (try row.decode("entries"), try row.decode("oldest_seconds"))
+    }
+
     /// Seals what is committed, then recomputes the whole chain in PostgreSQL.
     public func verifyAudit() async throws -> AuditVerification {
         try await sealAudit()

@@ -93,10 +93,15 @@ func describe(_ error: PQError) -> String {
 }
 
 func makeLogger(_ settings: ServerSettings, label: String) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
-        return handler
+    let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+    if settings.logFormat == "json" {
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+    } else {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     return Logger(label: label)
 }

@@ -3,6 +3,7 @@ import CoalitionStore
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Metrics
 import NIOCore
 import PQ
 import Prometheus
@@ -23,16 +24,28 @@ struct DatabasePoolService: Service {
 /// after their transaction commits without any business transaction waiting for the chain.
 /// Ends on graceful shutdown (sealing once more) and at once on cancellation: a cancelled task
 /// or a closed pool is the end of the service, not a database failure to retry.
+/// After each pass it publishes what is left to seal: `coalition_audit_unsealed_entries` and
+/// `coalition_audit_seal_lag_seconds` (the age of the oldest entry not chained yet; it grows
+/// while sealing fails).
 struct AuditSealerService: Service {
     let store: Store
     let logger: Logger
+    let unsealed = Gauge(label: "coalition_audit_unsealed_entries")
+    let lag = Gauge(label: "coalition_audit_seal_lag_seconds")
 
     func run() async throws {
         var tick = 0
         var failing = false
+        // While sealing fails the backlog cannot be read; the lag then counts from the oldest
+        // entry known to wait, or from the last pass that sealed everything.
+        var lastBacklog = (at: ContinuousClock.now, oldestSeconds: 0.0)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await store.sealAudit()
+                let backlog = try await store.auditBacklog()
+                lastBacklog = (ContinuousClock.now, backlog.oldestSeconds)
+                unsealed.record(backlog.entries)
+                lag.record(backlog.oldestSeconds)
                 // Expired idempotency keys go about once a minute.
                 if tick % 60 == 0 { try await store.purgeIdempotencyKeys() }
                 if failing {
@@ -47,6 +60,8 @@ struct AuditSealerService: Service {
                 // Once per outage, not once a second while the database is away.
                 if !failing { logger.warning("audit sealing or key purging failed; retrying every second", metadata: ["error": "\(error)"]) }
                 failing = true
+                let waited = ContinuousClock.now - lastBacklog.at
+                lag.record(lastBacklog.oldestSeconds + Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18)
             }
             tick += 1
             do {
@@ -103,7 +118,7 @@ public enum CoalitionApplication {
         let table = RouteTable(endpoints)
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes))
-        router.add(middleware: HTTPMetricsMiddleware())
+        router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
         router.add(middleware: AuthenticationMiddleware(store: env.store, tokens: env.tokens))
         let replays = IdempotentReplay(store: env.store)
