@@ -54,6 +54,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxConnectionsPerAddress = 256
     /// After SIGTERM, in-flight requests get this long before they are cancelled.
     public var shutdownGraceSeconds = 25
+    /// Proxies whose `X-Forwarded-For` names the client (login throttling, audit).
+    public var trustedProxies = TrustedProxies.none
 
     public init() {}
 
@@ -110,6 +112,12 @@ public struct ServerSettings: Sendable, Equatable {
         }
         if let v = env["COALITION_HEADER_TIMEOUT_SECONDS"] { s.headerTimeoutSeconds = try integer(v, "COALITION_HEADER_TIMEOUT_SECONDS", 1...3600) }
         if let v = env["COALITION_SHUTDOWN_GRACE_SECONDS"] { s.shutdownGraceSeconds = try integer(v, "COALITION_SHUTDOWN_GRACE_SECONDS", 1...600) }
+        if let v = env["COALITION_TRUSTED_PROXIES"] {
+            switch TrustedProxies.parse(v) {
+            case .success(let proxies): s.trustedProxies = proxies
+            case .failure(let reason): throw Invalid(name: "COALITION_TRUSTED_PROXIES", reason: reason.description)
+            }
+        }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s
     }

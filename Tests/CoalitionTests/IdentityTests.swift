@@ -124,6 +124,28 @@ struct IdentityTests {
         try await f.stop()
     }
 
+    /// Behind a trusted proxy the client is the address its `X-Forwarded-For` names; from any
+    /// other peer the header is ignored, so that nobody picks whose failures are counted.
+    @Test func throttlingCountsTheForwardedClientOnlyBehindATrustedProxy() async throws {
+        let limits = ["COALITION_LOGIN_FAILURES_PER_EMAIL": "100", "COALITION_LOGIN_FAILURES_PER_ADDRESS": "3"]
+        func login(_ f: CoalitionFixture, from client: String, password: String = "wrong-password-1") async throws -> Int {
+            try await http(
+                .POST, f.server.baseURL + "/v1/auth/login", headers: [("Content-Type", "application/json"), ("X-Forwarded-For", "198.51.100.1, \(client)")],
+                body: Data(#"{"email":"viewerA@fixture.test","password":"\#(password)"}"#.utf8)
+            ).status
+        }
+        let behind = try await CoalitionFixture.start(environment: limits.merging(["COALITION_TRUSTED_PROXIES": "127.0.0.0/8, ::1"]) { $1 })
+        for _ in 0..<3 { #expect(try await login(behind, from: "203.0.113.7") == 401) }
+        #expect(try await login(behind, from: "203.0.113.7", password: CoalitionFixture.password) == 429, "the forwarded client is throttled")
+        #expect(try await login(behind, from: "203.0.113.8", password: CoalitionFixture.password) == 200, "another client behind the same proxy is not")
+        try await behind.stop()
+
+        let direct = try await CoalitionFixture.start(environment: limits)
+        for i in 0..<3 { #expect(try await login(direct, from: "203.0.113.\(i)") == 401) }
+        #expect(try await login(direct, from: "203.0.113.9", password: CoalitionFixture.password) == 429, "an untrusted peer's header changes nothing")
+        try await direct.stop()
+    }
+
     @Test func aSuccessDoesNotResetAnotherAddresssCounter() async throws {
         let db = try await TestDatabase.migrated()
         try await TestDatabase.using(try db.appPool(size: 1)) { (pool: ConnectionPool) async throws in

@@ -40,6 +40,25 @@ struct UnitTests {
         #expect(level?.name == "COALITION_LOG_LEVEL")
     }
 
+    @Test func trustedProxiesNameTheClientAndAreParsedWithClearErrors() throws {
+        let proxies = try ServerSettings.fromEnvironment(["COALITION_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.5 ,fd00::/8"]).trustedProxies
+        #expect(proxies.contains("10.200.3.4") && proxies.contains("192.168.1.5") && proxies.contains("fd12::1"))
+        #expect(!proxies.contains("11.0.0.1") && !proxies.contains("192.168.1.6") && !proxies.contains("fe80::1") && !proxies.contains("junk"))
+        #expect(proxies.contains("::ffff:10.1.1.1"), "an IPv4-mapped address is its IPv4 address")
+        // The nearest untrusted hop is the client; spoofed entries further left are ignored.
+        #expect(proxies.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6, 203.0.113.7"]) == "203.0.113.7")
+        #expect(proxies.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6", "203.0.113.7, 10.1.1.1"]) == "203.0.113.7", "through two proxies, over two fields")
+        #expect(proxies.client(peer: "203.0.113.9", forwardedFor: ["6.6.6.6"]) == "203.0.113.9", "an untrusted peer's header is ignored")
+        #expect(proxies.client(peer: "10.0.0.2", forwardedFor: []) == "10.0.0.2")
+        #expect(proxies.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6, not-an-ip, 10.9.9.9"]) == "10.9.9.9", "nothing beyond a garbled hop is believed")
+        #expect(TrustedProxies.none.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6"]) == "10.0.0.2")
+        for bad in ["10.0.0.0/33", "example.org", "10.0.0.1/x", "::1/129"] {
+            let invalid = #expect(throws: ServerSettings.Invalid.self) { try ServerSettings.fromEnvironment(["COALITION_TRUSTED_PROXIES": bad]) }
+            #expect(invalid?.name == "COALITION_TRUSTED_PROXIES")
+            #expect(invalid?.reason.contains(bad) == true)
+        }
+    }
+
     @Test func theRequestLimitsAreSettingsWithClearErrors() throws {
         let s = try ServerSettings.fromEnvironment([
             "COALITION_REQUEST_READ_TIMEOUT_SECONDS": "5", "COALITION_HEADER_TIMEOUT_SECONDS": "2", "COALITION_IDLE_TIMEOUT_SECONDS": "9",

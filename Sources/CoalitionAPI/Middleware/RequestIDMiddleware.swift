@@ -1,18 +1,22 @@
+import CoalitionDomain
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-ID")!
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 
 /// Accepts a sane `X-Request-ID` or makes one, puts it in the logger's metadata and echoes it
-/// on the response, errors included. Also applies the configured body limit to the context.
+/// on the response, errors included. Also applies the configured body limit to the context, and
+/// takes the client's address from `X-Forwarded-For` when the peer is a trusted proxy.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let maxBodyBytes: Int
     /// Bulk uploads take larger bodies than the other routes.
     let bulkMaxBytes: Int
+    var trustedProxies = TrustedProxies.none
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -22,6 +26,9 @@ struct RequestIDMiddleware: RouterMiddleware {
         context.requestID = id
         context.maxUploadSize = request.uri.path == BulkRoutes.path ? bulkMaxBytes : maxBodyBytes
         context.logger[metadataKey: "request_id"] = "\(id)"
+        if !trustedProxies.isEmpty {
+            context.clientAddress = trustedProxies.client(peer: context.clientAddress, forwardedFor: request.headers[values: .xForwardedFor])
+        }
         var response = try await next(request, context)
         response.headers[.requestID] = id
         return response

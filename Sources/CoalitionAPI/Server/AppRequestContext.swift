@@ -10,8 +10,9 @@ public struct AppRequestContext: RequestContext {
     /// The `X-Request-ID` received or generated; echoed in the response and in problem bodies.
     public var requestID: String = ""
     public var maxUploadSize: Int = 1 << 20
-    /// The peer's IP address (no proxy headers are trusted), for login throttling and audit.
-    public let clientAddress: String
+    /// The client's IP address, for login throttling and audit: the peer's, or behind a trusted
+    /// proxy the one its `X-Forwarded-For` names (`RequestIDMiddleware`, `TrustedProxies`).
+    public var clientAddress: String
     /// The authenticated caller; nil for anonymous requests.
     public var caller: Caller?
 

@@ -117,7 +117,7 @@ public enum CoalitionApplication {
         let endpoints = endpoints(env: env, registry: registry)
         let table = RouteTable(endpoints)
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes))
+        router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes, trustedProxies: settings.trustedProxies))
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
         router.add(middleware: AuthenticationMiddleware(store: env.store, tokens: env.tokens))
