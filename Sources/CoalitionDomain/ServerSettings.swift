@@ -54,6 +54,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxConnectionsPerAddress = 256
     /// After SIGTERM, in-flight requests get this long before they are cancelled.
     public var shutdownGraceSeconds = 25
+    /// After SIGTERM, the server first keeps serving this long while `/health/ready` answers
+    /// 503, so that a load balancer stops sending before connections close (0: close at once).
+    public var shutdownDelaySeconds = 0
     /// Proxies whose `X-Forwarded-For` names the client (login throttling, audit).
     public var trustedProxies = TrustedProxies.none
 
@@ -118,6 +121,7 @@ public struct ServerSettings: Sendable, Equatable {
             case .failure(let reason): throw Invalid(name: "COALITION_TRUSTED_PROXIES", reason: reason.description)
             }
         }
+        if let v = env["COALITION_SHUTDOWN_DELAY_SECONDS"] { s.shutdownDelaySeconds = try integer(v, "COALITION_SHUTDOWN_DELAY_SECONDS", 0...300) }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
         return s
     }

@@ -10,6 +10,7 @@ import PQ
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 @main
 struct CoalitionServerCommand: AsyncParsableCommand {
@@ -199,19 +200,50 @@ struct Serve: AsyncParsableCommand {
                 // A stable line on stdout that scripts and tests wait for.
                 FileHandle.standardOutput.write(Data("coalition-server listening on http://\(bound.host):\(port)\n".utf8))
             }
-            try await serve(app, settings: settings, logger: logger)
+            try await serve(app, settings: settings, draining: env.draining, logger: logger)
         }
     }
 }
 
 /// Runs the server until SIGTERM or SIGINT: in-flight requests get the grace period to finish,
-/// then are cancelled. A port that cannot be bound ends the process at once with one line.
-func serve(_ app: some Service, settings: ServerSettings, logger: Logger) async throws {
-    var configuration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+/// then are cancelled. With a shutdown delay the server first keeps serving that long while
+/// readiness answers 503, so that a load balancer stops sending before connections close (a
+/// second signal ends the delay). A port that cannot be bound ends the process at once with one
+/// line.
+func serve(_ app: some Service, settings: ServerSettings, draining: Draining, logger: Logger) async throws {
+    let delay = settings.shutdownDelaySeconds
+    var configuration = ServiceGroupConfiguration(
+        services: [app], gracefulShutdownSignals: delay > 0 ? [] : [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownGraceSeconds)
     configuration.maximumCancellationDuration = .seconds(5)
+    let group = ServiceGroup(configuration: configuration)
     do {
-        try await ServiceGroup(configuration: configuration).run()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            if delay > 0 {
+                let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+                tasks.addTask {
+                    await withTaskGroup(of: Void.self) { watch in
+                        for await signal in signals {
+                            // A second signal ends the delay.
+                            if draining.isDraining {
+                                await group.triggerGracefulShutdown()
+                                break
+                            }
+                            draining.begin()
+                            logger.notice("shutting down: serving \(delay) s more while readiness answers 503", metadata: ["signal": "\(signal)"])
+                            watch.addTask {
+                                try? await Task.sleep(for: .seconds(delay))
+                                await group.triggerGracefulShutdown()
+                            }
+                        }
+                    }
+                }
+            }
+            // The server's end (after a shutdown, or a failure) ends the signal watch too.
+            try await tasks.next()
+            tasks.cancelAll()
+        }
     } catch let error as IOError {
         let address = "\(settings.host):\(settings.port)"
         switch error.errnoCode {

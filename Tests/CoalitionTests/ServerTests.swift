@@ -21,6 +21,35 @@ struct ServerTests {
         #expect(try await server.stop() == 0)
     }
 
+    /// With a shutdown delay, SIGTERM first turns readiness to 503 while requests are still
+    /// served, so that a load balancer stops sending before connections close; a second
+    /// signal cuts the delay short.
+    @Test func aShutdownDelayKeepsServingWhileReadinessSaysShuttingDown() async throws {
+        let db = try await TestDatabase.migrated()
+        let server = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "2"])
+        #expect(try await http(.GET, server.baseURL + "/health/ready").status == 200)
+        let signalled = ContinuousClock.now
+        server.child.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        let ready = try await http(.GET, server.baseURL + "/health/ready")
+        #expect(ready.status == 503)
+        #expect((ready.json?["detail"] as? String)?.hasPrefix("shutting down") == true, "\(ready.text)")
+        #expect(try await http(.GET, server.baseURL + "/v1/reports/summary").status == 200, "requests are still served")
+        #expect(try await http(.GET, server.baseURL + "/health/live").status == 200)
+        #expect(server.child.process.isRunning)
+        #expect(try await server.child.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(ContinuousClock.now - signalled >= .seconds(2))
+
+        let impatient = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "60"])
+        let first = ContinuousClock.now
+        impatient.child.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await http(.GET, impatient.baseURL + "/health/ready").status == 503)
+        impatient.child.signal(SIGTERM)
+        #expect(try await impatient.child.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(ContinuousClock.now - first < .seconds(10), "a second signal ends the delay")
+    }
+
     @Test func errorsAreProblemJSONFor404And405And413() async throws {
         let db = try await TestDatabase.migrated()
         let server = try await ServerProcess.start(database: db, environment: ["COALITION_MAX_BODY_BYTES": "2048"])

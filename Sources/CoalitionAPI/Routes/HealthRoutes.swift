@@ -9,6 +9,7 @@ import Synchronization
 struct HealthRoutes {
     let pool: ConnectionPool
     let migrator: Migrator
+    let draining: Draining
 
     var endpoints: [Endpoint] {
         [
@@ -25,10 +26,13 @@ struct HealthRoutes {
     /// such as PgBouncer holds a query while PostgreSQL is away instead of failing it.
     static let databaseDeadline: Duration = .seconds(2)
 
-    /// Ready when the database answers (within `databaseDeadline`) and every known migration is
-    /// applied; 503 with the reason otherwise. Checked on every call, so it recovers without a
+    /// Ready when the server is not shutting down, the database answers (within
+    /// `databaseDeadline`) and every known migration is applied; 503 with the reason otherwise. Checked on every call, so it recovers without a
     /// restart.
     func ready(context: AppRequestContext) async throws -> Response {
+        guard !draining.isDraining else {
+            throw Problem(status: 503, title: "Service Unavailable", detail: "shutting down: the server is finishing its requests")
+        }
         let pending: [Int]?
         do {
             pending = try await answer(within: Self.databaseDeadline) { [pool, migrator] in

@@ -1,6 +1,7 @@
 import CoalitionDomain
 import CoalitionStore
 import PQ
+import Synchronization
 
 /// What the routes share: the store, password hashing and the settings.
 public struct APIEnvironment: Sendable {
@@ -10,6 +11,8 @@ public struct APIEnvironment: Sendable {
     public let migrator: Migrator
     /// Recently presented tokens, so that most requests need no query to know their caller.
     public let tokens: TokenCache
+    /// Set once SIGTERM has arrived: readiness then answers 503 while requests are still served.
+    public let draining = Draining()
 
     public init(store: Store, passwords: PasswordHasher, settings: ServerSettings, migrator: Migrator) {
         self.tokens = TokenCache(lifetime: .seconds(settings.authCacheSeconds))
@@ -18,4 +21,12 @@ public struct APIEnvironment: Sendable {
         self.settings = settings
         self.migrator = migrator
     }
+}
+
+/// Whether the server is on its way out (`COALITION_SHUTDOWN_DELAY_SECONDS`).
+public final class Draining: Sendable {
+    private let flag = Atomic(false)
+    public init() {}
+    public var isDraining: Bool { flag.load(ordering: .relaxed) }
+    public func begin() { flag.store(true, ordering: .relaxed) }
 }

@@ -90,7 +90,7 @@ extension Endpoint {
 public enum CoalitionApplication {
     /// Every route the server answers, for the 405 check and the OpenAPI agreement test.
     static func endpoints(env: APIEnvironment, registry: PrometheusCollectorRegistry) -> [Endpoint] {
-        HealthRoutes(pool: env.store.pool, migrator: env.migrator).endpoints
+        HealthRoutes(pool: env.store.pool, migrator: env.migrator, draining: env.draining).endpoints
             + MetricsRoutes(registry: registry).endpoints
             + OpenAPIRoutes().endpoints
             + AuthRoutes(env: env).endpoints
