@@ -218,17 +218,21 @@ func serve(_ app: some Service, settings: ServerSettings, draining: Draining, lo
     configuration.maximumCancellationDuration = .seconds(5)
     let group = ServiceGroup(configuration: configuration)
     do {
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        // Each task says whether it was the server's run: only its end ends the signal watch.
+        try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return true
+            }
             if delay > 0 {
                 let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
                 tasks.addTask {
                     await withTaskGroup(of: Void.self) { watch in
                         for await signal in signals {
-                            // A second signal ends the delay.
+                            // A second signal ends the delay (the drain itself still runs its course).
                             if draining.isDraining {
                                 await group.triggerGracefulShutdown()
-                                break
+                                continue
                             }
                             draining.begin()
                             logger.notice("shutting down: serving \(delay) s more while readiness answers 503", metadata: ["signal": "\(signal)"])
@@ -238,11 +242,15 @@ func serve(_ app: some Service, settings: ServerSettings, draining: Draining, lo
                             }
                         }
                     }
+                    return false
                 }
             }
-            // The server's end (after a shutdown, or a failure) ends the signal watch too.
-            try await tasks.next()
-            tasks.cancelAll()
+            while let serverEnded = try await tasks.next() {
+                if serverEnded {
+                    tasks.cancelAll()
+                    break
+                }
+            }
         }
     } catch let error as IOError {
         let address = "\(settings.host):\(settings.port)"

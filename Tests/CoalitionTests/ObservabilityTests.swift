@@ -1,6 +1,7 @@
 import CoalitionDomain
 import Foundation
 import Logging
+import PQ
 import Synchronization
 import Testing
 
@@ -39,6 +40,19 @@ struct ObservabilityTests {
         #expect(ts.hasSuffix("Z") && ts.contains("."), "UTC with milliseconds: \(ts)")
     }
 
+    @Test func anAnswerWithinADeadlineDoesNotWaitForALateOperation() async throws {
+        let started = ContinuousClock.now
+        let late = try await answer(within: .milliseconds(200)) { () async throws -> Int in
+            try? await Task.sleep(for: .seconds(10))
+            return 1
+        }
+        #expect(late == nil)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try await answer(within: .seconds(5)) { 42 } == 42)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) { try await answer(within: .seconds(5)) { () async throws -> Int in throw Refused() } }
+    }
+
     @Test func theServerLogsEachRequestAsJSONAndPublishesTheSealersBacklog() async throws {
         let db = try await TestDatabase.migrated()
         let server = try await ServerProcess.start(database: db, environment: ["COALITION_LOG_FORMAT": "json", "COALITION_LOG_LEVEL": "info"])
@@ -46,11 +60,30 @@ struct ObservabilityTests {
         #expect(missing.status == 401)
         #expect(try await http(.GET, server.baseURL + "/health/live", headers: [("X-Request-ID", "trace-json-2")]).status == 200)
 
-        // Give the sealer a pass, then read its gauges.
-        try await Task.sleep(for: .seconds(1.5))
-        let metrics = try await http(.GET, server.baseURL + "/metrics").text
-        #expect(metrics.contains("coalition_audit_unsealed_entries 0"), "\(metrics.prefix(2000))")
-        #expect(metrics.contains("coalition_audit_seal_lag_seconds 0"))
+        // While another session holds the sealer's lock, a failed login's audit entry waits
+        // unsealed and the gauges show it; once the lock is gone, the next pass seals it.
+        func gauge(_ name: String) async throws -> Double {
+            let text = try await http(.GET, server.baseURL + "/metrics").text
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix(name + " ") }, "\(name) in \(text.prefix(1500))")
+            return try #require(Double(line.split(separator: " ").last ?? ""))
+        }
+        let owner = try db.ownerPool(size: 1)
+        try await TestDatabase.using(owner) { (pool: ConnectionPool) async throws in
+            try await pool.withConnection { (conn: Connection) async throws in
+                try await conn.executeScript("BEGIN; SELECT pg_advisory_xact_lock(7306370560)")
+                let failed = try await http(
+                    .POST, server.baseURL + "/v1/auth/login", headers: [("Content-Type", "application/json")],
+                    body: Data(#"{"email":"nobody@example.org","password":"wrong-password-1"}"#.utf8))
+                #expect(failed.status == 401)
+                try await Task.sleep(for: .seconds(2.5))
+                #expect(try await gauge("coalition_audit_unsealed_entries") >= 1)
+                #expect(try await gauge("coalition_audit_seal_lag_seconds") >= 1, "the entry has waited two passes")
+                try await conn.executeScript("COMMIT")
+            }
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(try await gauge("coalition_audit_unsealed_entries") == 0)
+        #expect(try await gauge("coalition_audit_seal_lag_seconds") == 0)
         #expect(try await server.stop() == 0)
 
         let records = server.child.stderr.text.split(separator: "\n").map { line in

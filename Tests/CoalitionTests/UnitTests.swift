@@ -45,6 +45,10 @@ struct UnitTests {
         #expect(proxies.contains("10.200.3.4") && proxies.contains("192.168.1.5") && proxies.contains("fd12::1"))
         #expect(!proxies.contains("11.0.0.1") && !proxies.contains("192.168.1.6") && !proxies.contains("fe80::1") && !proxies.contains("junk"))
         #expect(proxies.contains("::ffff:10.1.1.1"), "an IPv4-mapped address is its IPv4 address")
+        let partial = try ServerSettings.fromEnvironment(["COALITION_TRUSTED_PROXIES": "172.16.0.0/12, 2001:db8:8000::/33"]).trustedProxies
+        #expect(partial.contains("172.31.255.255") && !partial.contains("172.32.0.1") && !partial.contains("172.15.255.255"))
+        #expect(partial.contains("2001:db8:ffff::1") && !partial.contains("2001:db8:7fff::1"), "a prefix inside a byte")
+        #expect(partial.client(peer: "2001:db8:8000::5", forwardedFor: ["2001:db8::9"]) == "2001:db8::9")
         // The nearest untrusted hop is the client; spoofed entries further left are ignored.
         #expect(proxies.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6, 203.0.113.7"]) == "203.0.113.7")
         #expect(proxies.client(peer: "10.0.0.2", forwardedFor: ["6.6.6.6", "203.0.113.7, 10.1.1.1"]) == "203.0.113.7", "through two proxies, over two fields")

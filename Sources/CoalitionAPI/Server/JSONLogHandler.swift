@@ -5,7 +5,8 @@ import Synchronization
 /// One JSON object per line on standard error (`COALITION_LOG_FORMAT=json`), for log
 /// collectors: `ts` (UTC, milliseconds), `level`, `logger`, `message`, then the metadata as
 /// string fields (a request's `request_id`, `route`, `status`, `duration_ms`…). A metadata key
-/// that collides with one of the four fixed fields is written with a `meta.` prefix.
+/// that collides with one of the four fixed fields (or starts with `meta.`) is written with a
+/// `meta.` prefix, so that no line has a key twice.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -20,7 +21,8 @@ public struct JSONLogHandler: LogHandler {
 
         public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
 
-        public static let standardError = Sink { line in FileHandle.standardError.write(Data(line.utf8)) }
+        /// A failed write (a closed stderr) loses the line, never the process.
+        public static let standardError = Sink { line in try? FileHandle.standardError.write(contentsOf: Data(line.utf8)) }
 
         func emit(_ line: String) { lock.withLock { _ in write(line) } }
     }
@@ -45,7 +47,7 @@ public struct JSONLogHandler: LogHandler {
         line += ",\"logger\":\(Self.quoted(label))"
         line += ",\"message\":\(Self.quoted(event.message.description))"
         for key in fields.keys.sorted() {
-            let name = ["ts", "level", "logger", "message"].contains(key) ? "meta." + key : key
+            let name = ["ts", "level", "logger", "message"].contains(key) || key.hasPrefix("meta.") ? "meta." + key : key
             line += ",\(Self.quoted(name)):\(Self.quoted(Self.flatten(fields[key]!)))"
         }
         line += "}\n"
