@@ -219,13 +219,15 @@ func serve(_ app: some Service, settings: ServerSettings, draining: Draining, lo
     let group = ServiceGroup(configuration: configuration)
     do {
         // Each task says whether it was the server's run: only its end ends the signal watch.
+        // The signals are trapped before the server starts listening: a SIGTERM that came
+        // between the two would otherwise end the process on the spot.
+        let trapped = delay > 0 ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         try await withThrowingTaskGroup(of: Bool.self) { tasks in
             tasks.addTask {
                 try await group.run()
                 return true
             }
-            if delay > 0 {
-                let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+            if let signals = trapped {
                 tasks.addTask {
                     await withTaskGroup(of: Void.self) { watch in
                         for await signal in signals {
