@@ -26,7 +26,8 @@ struct ServerTests {
     /// signal cuts the delay short.
     @Test func aShutdownDelayKeepsServingWhileReadinessSaysShuttingDown() async throws {
         let db = try await TestDatabase.migrated()
-        let server = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "2"])
+        // Long enough for the checks below on a loaded machine.
+        let server = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "8"])
         #expect(try await http(.GET, server.baseURL + "/health/ready").status == 200)
         let signalled = ContinuousClock.now
         server.child.signal(SIGTERM)
@@ -37,17 +38,17 @@ struct ServerTests {
         #expect(try await http(.GET, server.baseURL + "/v1/reports/summary").status == 200, "requests are still served")
         #expect(try await http(.GET, server.baseURL + "/health/live").status == 200)
         #expect(server.child.process.isRunning)
-        #expect(try await server.child.waitForExit(timeout: .seconds(15)) == 0)
-        #expect(ContinuousClock.now - signalled >= .seconds(2))
+        #expect(try await server.child.waitForExit(timeout: .seconds(40)) == 0)
+        #expect(ContinuousClock.now - signalled >= .seconds(8), "the delay runs out on its own")
 
-        let impatient = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "60"])
+        let impatient = try await ServerProcess.start(database: db, environment: ["COALITION_SHUTDOWN_DELAY_SECONDS": "120"])
         let first = ContinuousClock.now
         impatient.child.signal(SIGTERM)
         try await Task.sleep(for: .milliseconds(300))
         #expect(try await http(.GET, impatient.baseURL + "/health/ready").status == 503)
         impatient.child.signal(SIGTERM)
-        #expect(try await impatient.child.waitForExit(timeout: .seconds(15)) == 0)
-        #expect(ContinuousClock.now - first < .seconds(10), "a second signal ends the delay")
+        #expect(try await impatient.child.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(ContinuousClock.now - first < .seconds(60), "a second signal ends the delay")
     }
 
     @Test func errorsAreProblemJSONFor404And405And413() async throws {
