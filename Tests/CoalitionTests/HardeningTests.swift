@@ -424,6 +424,16 @@ struct HardeningTests {
     }
 
     /// scripts/fault-db saw 620 identical error lines a second while PostgreSQL was away.
+    /// A database shutting down mid-request (fault-db met 57P01 after a COMMIT had gone through)
+    /// is the outage, answered 503, not an unexpected 500.
+    @Test func aDatabaseGoingAwayMidRequestIsAnOutage() {
+        #expect(PQError(.server, message: "terminating connection due to administrator command", sqlState: "57P01").isDatabaseGoingAway)
+        #expect(PQError(.server, message: "the database system is shutting down", sqlState: "57P03").isDatabaseGoingAway)
+        #expect(PQError(.server, message: "connection failure", sqlState: "08006").isDatabaseGoingAway)
+        #expect(!PQError(.server, message: "duplicate key", sqlState: "23505").isDatabaseGoingAway)
+        #expect(!PQError(.server, message: "no state", sqlState: nil).isDatabaseGoingAway)
+    }
+
     @Test func anOutageIsLoggedAboutOnceASecondNotOncePerRequest() {
         let log = RateLimitedLog(interval: .seconds(1))
         let start = ContinuousClock.now

@@ -66,9 +66,12 @@ struct ProblemMiddleware: RouterMiddleware {
             problem = Problem(
                 status: 422, title: "Unprocessable Content", detail: "a value is outside what the database accepts (\(db.constraint ?? "check"))",
                 type: "urn:coalition:problem:validation")
-        case let db as PQError where db.kind == .poolTimeout || db.kind == .connection:
+        case let db as PQError where db.kind == .poolTimeout || db.kind == .connection || db.isDatabaseGoingAway:
             // Every request answers 503 while the database is away; the log says so about once
-            // a second, with how many answers it stands for, not once per request.
+            // a second, with how many answers it stands for, not once per request. A server
+            // that shuts down mid-request (SQLSTATE class 57P, or 08: connection exception) is
+            // the same outage, seen a moment earlier: the request may have committed, and a
+            // retry finds out (a repeated submission answers 200 unchanged).
             if let suppressed = Self.outageLog.admit() {
                 context.logger.error("database unavailable", metadata: ["error": "\(db)", "similar_since_last": "\(suppressed)"])
             }
@@ -123,5 +126,14 @@ final class RateLimitedLog: Sendable {
             defer { state = (now, 0) }
             return state.held
         }
+    }
+}
+
+extension PQError {
+    /// PostgreSQL shutting down or crashing (57P01–57P03), or a connection exception (08xxx),
+    /// reported as a server error on a connection that is going away.
+    var isDatabaseGoingAway: Bool {
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("57P") || sqlState.hasPrefix("08")
     }
 }
