@@ -70,7 +70,9 @@ struct AuditSealerService: Service {
                 break
             }
         }
-        if Task.isShuttingDownGracefully && !Task.isCancelled { _ = try? await store.sealAudit() }
+        // One more pass on the way out, unless the database is known to be away (behind a
+        // pooler that would hold the query, the shutdown would wait for it).
+        if Task.isShuttingDownGracefully && !Task.isCancelled && !failing { _ = try? await store.sealAudit() }
     }
 }
 
