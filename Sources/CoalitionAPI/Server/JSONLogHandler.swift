@@ -1,3 +1,4 @@
+import CoalitionModels
 import Foundation
 import Logging
 import Synchronization
@@ -63,24 +64,8 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
-                out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal, escaped as the models' canonical JSON escapes it.
+    static func quoted(_ text: String) -> String { JSONValue.string(text).canonicalText }
 
     /// `2026-11-30T06:01:45.759Z`.
     static func timestamp(_ date: Date) -> String {
