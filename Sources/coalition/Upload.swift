@@ -62,13 +62,20 @@ final class RecordReader {
     }
 }
 
-/// One request's worth of records.
+/// One request's worth of records. It holds the request body and, per record, only its file
+/// line and where its bytes lie in the body: the records themselves are freed as soon as the
+/// body is built, so a batch in flight costs its body and two small arrays.
 struct UploadBatch: Sendable {
     var index: Int
-    var records: [BulkRecord]
     var body: [UInt8]
-    /// The line in `body` each record starts on → its index in `records`.
+    /// The file line each record starts on.
+    var fileLines: [Int]
+    /// Where each record's bytes lie in `body` (without its line end).
+    var ranges: [Range<Int>]
+    /// The line in `body` each record starts on → its index.
     var lines: [Int: Int]
+
+    var count: Int { fileLines.count }
 }
 
 struct BatchOutcome: Sendable {
@@ -89,7 +96,7 @@ final class UploadProgress {
     }
 
     func advance(_ outcome: BatchOutcome) {
-        done += outcome.batch.records.count
+        done += outcome.batch.count
         let seconds = max(Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds), 0.001)
         let rate = Double(done) / seconds
         let eta = rate > 0 ? Int((Double(total - done) / rate).rounded(.up)) : 0
@@ -288,13 +295,19 @@ extension Submissions {
                 line += header.lineCount
             }
             var lines: [Int: Int] = [:]
+            var fileLines: [Int] = []
+            var ranges: [Range<Int>] = []
+            fileLines.reserveCapacity(records.count)
+            ranges.reserveCapacity(records.count)
             for (i, record) in records.enumerated() {
                 lines[line] = i
+                fileLines.append(record.line)
+                ranges.append(body.count..<body.count + record.bytes.count)
                 body += record.bytes
                 body.append(UInt8(ascii: "\n"))
                 line += record.lineCount
             }
-            return UploadBatch(index: index, records: records, body: body, lines: lines)
+            return UploadBatch(index: index, body: body, fileLines: fileLines, ranges: ranges, lines: lines)
         }
 
         /// Sends one batch, retrying connection errors and 5xx answers with exponential backoff
@@ -307,7 +320,7 @@ extension Submissions {
                     var report = try await client.uploadBulk(batch.body, contentType: contentType, dryRun: dryRun, atomic: atomic)
                     report.errors = report.errors.map { e in
                         var e = e
-                        if let i = batch.lines[e.line] { e.line = batch.records[i].line }
+                        if let i = batch.lines[e.line] { e.line = batch.fileLines[i] }
                         return e
                     }
                     return report
@@ -335,7 +348,7 @@ extension Submissions {
             var best: (batchLine: Int, index: Int)?
             for (line, index) in batch.lines where line <= n && line > (best?.batchLine ?? 0) { best = (line, index) }
             guard let best else { return n }
-            return batch.records[best.index].line + (n - best.batchLine)
+            return batch.fileLines[best.index] + (n - best.batchLine)
         }
 
         /// Appends a row that was not sent (too long to read) to the errors file: empty columns,
@@ -351,12 +364,14 @@ extension Submissions {
             var byLine: [Int: [BulkReport.RowError]] = [:]
             for e in outcome.report.errors { byLine[e.line, default: []].append(e) }
             var out: [UInt8] = []
-            for record in outcome.batch.records {
-                guard let errors = byLine[record.line] else { continue }
+            let batch = outcome.batch
+            for (fileLine, range) in zip(batch.fileLines, batch.ranges) {
+                guard let errors = byLine[fileLine] else { continue }
+                let bytes = batch.body[range]
                 switch format {
-                case .csv: out += record.bytes
+                case .csv: out += bytes
                 case .ndjson:
-                    let object = (try? JSONSerialization.jsonObject(with: Data(record.bytes))) as? [String: Any] ?? [:]
+                    let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] ?? [:]
                     let cells = BulkColumns.ordered.map { key -> String in
                         switch object[key] {
                         case let s as String: s
@@ -366,7 +381,7 @@ extension Submissions {
                     }
                     out += Array(CSVText.line(cells).utf8)
                 }
-                let extra = [String(record.line), errors.map(\.field).joined(separator: "; "), errors.map(\.message).joined(separator: "; ")]
+                let extra = [String(fileLine), errors.map(\.field).joined(separator: "; "), errors.map(\.message).joined(separator: "; ")]
                 out += Array(("," + CSVText.line(extra) + "\n").utf8)
             }
             if !out.isEmpty { handle.write(Data(out)) }

@@ -42,6 +42,19 @@ struct BulkRecordTests {
         #expect(!records[2].oversized && records[2].bytes == Array("short".utf8) && records[2].line == 3)
     }
 
+    @Test func eachRecordHoldsItsOwnSizeNotTheLargestBufferSeen() {
+        // One long record early on used to set the capacity every later record's bytes were
+        // allocated with, so a file of short rows cost ~500 bytes a row in the CLI and grew
+        // its memory with the file.
+        let text = "project\n" + String(repeating: "x", count: 20_000) + "\n" + String(repeating: "a,b,c\n", count: 100)
+        let records = Self.records(text, .csv, chunk: 4096)
+        #expect(records.count == 102)
+        #expect(records[1].bytes.count == 20_000)
+        let short = records.dropFirst(2)
+        #expect(short.allSatisfy { $0.bytes == Array("a,b,c".utf8) })
+        #expect(short.allSatisfy { $0.bytes.capacity < 64 }, "largest capacity: \(short.map(\.bytes.capacity).max() ?? 0)")
+    }
+
     @Test func ndjsonLinesSkipBlankOnesButCountThem() {
         let records = Self.records("{\"a\":1}\n  \n\t\n{\"b\":\"x\\ny\"}\r\n", .ndjson, chunk: 3)
         #expect(records.map(\.line) == [1, 4])

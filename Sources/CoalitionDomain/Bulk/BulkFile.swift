@@ -180,8 +180,11 @@ public struct BulkRecordSplitter: Sendable {
     private mutating func endRecord(_ emit: (BulkRecord) throws -> Void) rethrows {
         if current.last == UInt8(ascii: "\r") { current.removeLast() }
         let blank = !oversized && (format == .csv ? current.isEmpty : current.allSatisfy { $0 == 0x20 || $0 == 0x09 })
+        // A copy of exactly the record's size: handing over `current` itself would make the
+        // next record's buffer a fresh one of the largest capacity seen so far, and every
+        // record would carry that capacity.
         let record = BulkRecord(
-            line: line, lineCount: newlines + 1, bytes: current, oversized: oversized, endsInsideQuotes: format == .csv && state == .quoted)
+            line: line, lineCount: newlines + 1, bytes: current.withUnsafeBufferPointer { Array($0) }, oversized: oversized, endsInsideQuotes: format == .csv && state == .quoted)
         line += newlines + 1
         current.removeAll(keepingCapacity: true)
         oversized = false
