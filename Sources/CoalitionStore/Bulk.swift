@@ -14,13 +14,32 @@ public struct BulkStaging: Sendable {
 
     public init() {}
 
+    /// The text of the ids rows name, made once per id rather than once per row.
+    private var idText: [UUID: String] = [:]
+
     public mutating func append(_ candidate: BulkCandidate) {
         let s = candidate.submission
-        let fields: [String?] = [
-            String(candidate.line), candidate.milestoneID.uuidString, candidate.projectID.uuidString, s.periodStart.description,
-            s.periodEnd.description, s.value.description, s.unit, s.valueCanonical.description, s.notes, s.evidenceURL, s.externalRef,
-        ]
-        var line = Array(fields.map { $0.map(StoreTransaction.csvQuoted) ?? "" }.joined(separator: ",").utf8)
+        let value = s.value.description
+        // Most rows are in the metric's own unit: the canonical value is the value, formatted once.
+        let canonical = s.valueCanonical == s.value ? value : s.valueCanonical.description
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        func field(_ text: String?, first: Bool = false) {
+            if !first { line.append(UInt8(ascii: ",")) }
+            guard let text else { return }  // an empty unquoted field is NULL
+            Self.appendCSV(text, to: &line)
+        }
+        field(String(candidate.line), first: true)
+        field(text(of: candidate.milestoneID))
+        field(text(of: candidate.projectID))
+        field(s.periodStart.description)
+        field(s.periodEnd.description)
+        field(value)
+        field(s.unit)
+        field(canonical)
+        field(s.notes)
+        field(s.evidenceURL)
+        field(s.externalRef)
         line.append(UInt8(ascii: "\n"))
         if chunks.isEmpty || chunks[chunks.count - 1].count + line.count > Self.chunkBytes {
             var chunk: [UInt8] = []
@@ -29,6 +48,30 @@ public struct BulkStaging: Sendable {
         }
         chunks[chunks.count - 1].append(contentsOf: line)
         lines.append(candidate.line)
+    }
+
+    private mutating func text(of id: UUID) -> String {
+        if let known = idText[id] { return known }
+        let text = id.uuidString
+        idText[id] = text
+        return text
+    }
+
+    /// One CSV field as COPY reads it: bare when it holds nothing special, else quoted with
+    /// its quotes doubled; an empty string is quoted so that it is not read as NULL.
+    static func appendCSV(_ text: String, to line: inout [UInt8]) {
+        let utf8 = text.utf8
+        let special = utf8.isEmpty || utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+        guard special else {
+            line.append(contentsOf: utf8)
+            return
+        }
+        line.append(UInt8(ascii: "\""))
+        for byte in utf8 {
+            if byte == UInt8(ascii: "\"") { line.append(byte) }
+            line.append(byte)
+        }
+        line.append(UInt8(ascii: "\""))
     }
 }
 
@@ -100,10 +143,6 @@ extension StoreTransaction {
         }
         result.accepted = staging.lines.filter { !notStored.contains($0) }
         return result
-    }
-
-    static func csvQuoted(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Projects by code, visible to the caller, with their milestones by key and each

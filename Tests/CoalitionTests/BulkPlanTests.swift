@@ -1,5 +1,6 @@
 import CoalitionDomain
 import CoalitionModels
+import CoalitionStore
 import Foundation
 import Testing
 
@@ -53,6 +54,27 @@ struct BulkRecordTests {
         let short = records.dropFirst(2)
         #expect(short.allSatisfy { $0.bytes == Array("a,b,c".utf8) })
         #expect(short.allSatisfy { $0.bytes.capacity < 64 }, "largest capacity: \(short.map(\.bytes.capacity).max() ?? 0)")
+    }
+
+    @Test func stagedRowsAreTheCSVThatCopyReads() throws {
+        // Bare fields where nothing needs quoting, quoted ones (quotes doubled) where a comma,
+        // a quote or a line end does, an empty string quoted (bare empty is NULL), a missing
+        // field empty; the canonical value in the metric's unit.
+        let milestone = UUID(uuidString: "00000000-0000-0000-0000-0000000000AA")!
+        let project = UUID(uuidString: "00000000-0000-0000-0000-0000000000BB")!
+        func staged(_ draft: SubmissionDraft) throws -> String {
+            let valid = try SubmissionRules.validate(draft, metricUnit: "t", aggregation: .sum, today: CalendarDate(iso: "2026-01-01")!).get()
+            var staging = BulkStaging()
+            staging.append(BulkCandidate(line: 7, milestoneID: milestone, projectID: project, submission: valid))
+            return String(decoding: staging.chunks.joined(), as: UTF8.self)
+        }
+        let ids = "\(milestone.uuidString),\(project.uuidString)"
+        #expect(try staged(SubmissionDraft(
+            periodStart: "2024-01-01", periodEnd: "2024-03-31", value: "1500", unit: "kg", notes: "",
+            evidenceURL: "https://example.org/a,b", externalRef: "say \"hi\"\r\nthen")) ==
+            "7,\(ids),2024-01-01,2024-03-31,1500,kg,1.5,\"\",\"https://example.org/a,b\",\"say \"\"hi\"\"\r\nthen\"\n")
+        #expect(try staged(SubmissionDraft(periodStart: "2024-01-01", periodEnd: "2024-01-31", value: "12.50", unit: "t", notes: "plain")) ==
+            "7,\(ids),2024-01-01,2024-01-31,12.5,t,12.5,plain,,\n")
     }
 
     @Test func ndjsonLinesSkipBlankOnesButCountThem() {

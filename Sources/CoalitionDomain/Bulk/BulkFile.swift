@@ -22,6 +22,8 @@ public enum BulkColumns {
     ]
     public static let all = Set(ordered)
     public static let required: Set<String> = ["project", "milestone", "period_start", "period_end", "value", "unit"]
+    /// The required columns sorted by name: the order a row's missing ones are reported in.
+    public static let requiredInOrder = required.sorted()
 }
 
 /// One data row of a bulk upload, by column name, with its line number in the file.

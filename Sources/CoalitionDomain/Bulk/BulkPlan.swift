@@ -121,7 +121,7 @@ public struct BulkPlan: Sendable {
             failed = true
             record(row.line, field, message)
         }
-        for column in BulkColumns.required.sorted() where row.fields[column] == nil { reject(column, "is required") }
+        for column in BulkColumns.requiredInOrder where row.fields[column] == nil { reject(column, "is required") }
         if let organization = row.fields["organization"], organization != organizationSlug {
             reject("organization", "must be your organization (\(organizationSlug)); members submit their own progress")
         }

@@ -9,12 +9,13 @@ public enum ExactDecimal {
     /// Longer text is refused unread: no valid value needs more (20 digits, a sign, a point,
     /// an exponent, and room for leading or trailing zeros and spaces).
     public static let maxTextLength = 64
+    static let posix = Locale(identifier: "en_US_POSIX")
 
     public static func parse(_ text: String) -> Result<Decimal, DecimalError> {
         guard text.utf8.count <= maxTextLength else { return .failure(.tooLong) }
         let t = text.trimmingCharacters(in: .whitespaces)
-        let lower = t.lowercased()
-        if ["nan", "+nan", "-nan", "infinity", "+infinity", "-infinity", "inf", "-inf", "+inf"].contains(lower) {
+        if t.utf8.contains(where: { $0 >= UInt8(ascii: "A") }),
+           ["nan", "+nan", "-nan", "infinity", "+infinity", "-infinity", "inf", "-inf", "+inf"].contains(t.lowercased()) {
             return .failure(.notFinite)
         }
         let bytes = Array(t.utf8)
@@ -70,7 +71,7 @@ public enum ExactDecimal {
                 text += String(repeating: "0", count: -scale)
             }
         }
-        guard let value = Decimal(string: (negative && !isZero ? "-" : "") + text, locale: Locale(identifier: "en_US_POSIX")) else {
+        guard let value = Decimal(string: (negative && !isZero ? "-" : "") + text, locale: posix) else {
             return .failure(.notANumber)
         }
         return .success(value)
