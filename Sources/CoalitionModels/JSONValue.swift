@@ -3,6 +3,8 @@ import Foundation
 /// Any JSON value. Numbers keep their source text, so that a decimal such as `0.1` or a
 /// 20-digit value reaches the exact-decimal rules unchanged instead of passing through Double.
 public enum JSONValue: Codable, Sendable, Equatable {
+    static let posix = Locale(identifier: "en_US_POSIX")
+
     case null
     case bool(Bool)
     /// The number's text as written, e.g. `"12.50"` or `"1e400"`.
@@ -27,7 +29,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         case .null: try c.encodeNil()
         case .bool(let b): try c.encode(b)
         case .number(let n):
-            if let d = Decimal(string: n, locale: Locale(identifier: "en_US_POSIX")) { try c.encode(d) } else { try c.encode(n) }
+            if let d = Decimal(string: n, locale: JSONValue.posix) { try c.encode(d) } else { try c.encode(n) }
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o)

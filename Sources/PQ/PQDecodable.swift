@@ -135,8 +135,11 @@ extension Decimal: PQEncodable, PQDecodable {
         let text = String(decoding: pqText, as: UTF8.self)
         if text == "NaN" { return .nan }
         // Decimal(string:) with no locale reads "." as the separator, whatever the process locale.
-        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+        return Decimal(string: text, locale: posix)
     }
+
+    /// Made once, not once per value decoded.
+    private static let posix = Locale(identifier: "en_US_POSIX")
 }
 
 // MARK: - UUID
