@@ -219,6 +219,7 @@ extension Submissions {
                         }
                         if records.isEmpty { break }
                         let batch = Self.makeBatch(index: index, header: header, records: records)
+                        records = []  // the body holds the bytes now; free them before waiting
                         index += 1
                         if inFlight >= parallel, let outcome = try await group.next() {
                             inFlight -= 1

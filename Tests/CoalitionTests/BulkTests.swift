@@ -132,6 +132,35 @@ struct BulkTests {
         try await p.f.stop()
     }
 
+    @Test func textReachesTheTableExactlyThroughCopyAndNullStaysNull() async throws {
+        // The staged rows are CSV that COPY reads: what needs quoting is quoted, the rest is
+        // bare, an empty string is not NULL and a missing field is. Sent as NDJSON, which can
+        // say "" (a CSV upload's empty field means "not given").
+        let p = try await ProjectFixture.start()
+        let notes: [String?] = ["", " lead and trail ", "\\.", "a\"b", "x\r\ny", "a,b", "\\N", "二氧化碳 — CO₂e", nil]
+        var lines: [String] = []
+        for (i, note) in notes.enumerated() {
+            let day = "2025-01-\(String(format: "%02d", i + 1))"
+            var object: [String: Any] = ["project": "rpet-recycling", "milestone": "rpet-tonnes", "period_start": day, "period_end": day, "value": "1", "unit": "t"]
+            if let note { object["notes"] = note }
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        }
+        // A `\u0000` escape decodes to NUL, which PostgreSQL's text cannot hold: a row error, not a failed batch.
+        lines.append(#"{"project":"rpet-recycling","milestone":"rpet-tonnes","period_start":"2025-02-01","period_end":"2025-02-01","value":"1","unit":"t","notes":"a\u0000b"}"#)
+        let r = try await upload(p, lines.joined(separator: "\n"), contentType: "application/x-ndjson")
+        #expect(r.status == 200, "\(r.text.prefix(300))")
+        #expect(r.json?["accepted"] as? Int == notes.count)
+        #expect(r.json?["rejected"] as? Int == 1)
+        let error = (r.json?["errors"] as? [[String: Any]])?.first
+        #expect(error?["line"] as? Int == notes.count + 1 && error?["field"] as? String == "notes")
+        #expect((error?["message"] as? String)?.contains("NUL") == true, "\(String(describing: error))")
+        let stored = try await withSuperuserConnection(database: p.f.db.name) { (conn: Connection) async throws in
+            try await conn.query("SELECT notes FROM submissions ORDER BY period_start").map { try $0.decode("notes", as: String?.self) }
+        }
+        #expect(stored == notes)
+        try await p.f.stop()
+    }
+
     @Test func requestsOverTheLimitsAreRefusedWithTheLimit() async throws {
         let f = try await CoalitionFixture.start(environment: ["COALITION_BULK_MAX_ROWS": "100", "COALITION_BULK_MAX_BYTES": "65536"])
         let rows = try await CoalitionFixture.call(f.server, .POST, "/v1/submissions/bulk", token: f.tokens["member_editor"],

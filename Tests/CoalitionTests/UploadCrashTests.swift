@@ -31,7 +31,12 @@ struct UploadCrashTests {
                                           environment: ["COALITION_URL": p.f.server.baseURL, "COALITION_TOKEN": token, "XDG_CONFIG_HOME": dir.path])
             let deadline = ContinuousClock.now + .seconds(120)
             while ContinuousClock.now < deadline, client.process.isRunning {
-                let waiting = try await gate.query("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0].decode("n", as: Int.self)
+                // This gate only: other tests wait on advisory locks of their own (the login throttle).
+                let waiting = try await gate.query("""
+                    SELECT count(*) AS n FROM pg_locks
+                    WHERE locktype = 'advisory' AND NOT granted AND classid = 0 AND objid = 4242 AND objsubid = 1
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """)[0].decode("n", as: Int.self)
                 if waiting > 0 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }

@@ -275,6 +275,8 @@ public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertib
     case notAnObject
     case unknownKey(String)
     case notAString(String)
+    /// A JSON string whose `\u0000` escape decodes to NUL, which PostgreSQL's text cannot hold.
+    case nulCharacter(String)
 
     public var description: String {
         switch self {
@@ -289,6 +291,7 @@ public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertib
         case .notAnObject: "must be a JSON object"
         case .unknownKey(let key): "unknown key \"\(key.shown)\"; keys are \(BulkColumns.all.sorted().joined(separator: ", "))"
         case .notAString(let key): "\(key.shown) must be a string or a number"
+        case .nulCharacter(let key): "\(key.shown) must not contain the NUL character"
         }
     }
 
@@ -296,7 +299,7 @@ public enum BulkRecordProblem: Error, Sendable, Equatable, CustomStringConvertib
     /// is not echoed back).
     public var field: String? {
         switch self {
-        case .unknownKey(let key), .notAString(let key): key.count <= String.shownLimit ? key : nil
+        case .unknownKey(let key), .notAString(let key), .nulCharacter(let key): key.count <= String.shownLimit ? key : nil
         default: nil
         }
     }
@@ -362,7 +365,10 @@ public struct BulkRowReader: Sendable {
                 guard BulkColumns.all.contains(key) else { return .unreadable(record.line, .unknownKey(key)) }
                 switch v {
                 case .null: continue
-                case .string(let s): fields[key] = s
+                case .string(let s):
+                    // The raw bytes held no NUL, but a `\u0000` escape decodes to one.
+                    guard !s.utf8.contains(0) else { return .unreadable(record.line, .nulCharacter(key)) }
+                    fields[key] = s
                 case .number(let n): fields[key] = n
                 default: return .unreadable(record.line, .notAString(key))
                 }
