@@ -18,15 +18,20 @@ struct PerformanceTests {
         return Int(value)
     }
 
-    /// The fewest round trips `request` cost in five tries: the audit sealer's once-a-second
-    /// query can fall between two readings, never below.
-    static func cost(_ server: ServerProcess, _ request: () async throws -> HTTPResult, expect status: Int) async throws -> Int {
+    /// The fewest round trips `request` cost: the audit sealer's once-a-second pass (two round
+    /// trips) and the token-use writer can fall between two readings, never below. Five tries;
+    /// on a loaded machine, where one try can take most of a second, up to 25 (at most 20 s)
+    /// until one comes out at `expected` or below.
+    static func cost(_ server: ServerProcess, expected: Int, _ request: () async throws -> HTTPResult, expect status: Int) async throws -> Int {
         var fewest = Int.max
-        for _ in 0..<5 {
+        var tries = 0
+        let started = ContinuousClock.now
+        while tries < 5 || (fewest > expected && tries < 25 && ContinuousClock.now - started < .seconds(20)) {
             let before = try await roundTrips(server)
             let r = try await request()
             #expect(r.status == status, "\(r.text)")
             fewest = min(fewest, try await roundTrips(server) - before)
+            tries += 1
         }
         return fewest
     }
@@ -36,7 +41,7 @@ struct PerformanceTests {
         let f = p.f
         _ = try await f.call(.GET, "/v1/me", as: "member_editor")  // the token is cached from now on
         var day = 0
-        let submit = try await Self.cost(f.server, {
+        let submit = try await Self.cost(f.server, expected: 2, {
             day += 1
             let start = String(format: "2026-01-%02d", day)
             return try await p.submit(p.tonnes, report(start, start, "1.5"))
@@ -44,12 +49,12 @@ struct PerformanceTests {
         #expect(submit == 2, "BEGIN, caller and what the rules read; then insert, audit and COMMIT")
         let created = try await p.submit(p.tonnes, report("2026-02-01", "2026-02-01", "2"))
         let id = try #require(created.json?["id"] as? String)
-        #expect(try await Self.cost(f.server, { try await f.call(.GET, "/v1/submissions/\(id)", as: "member_editor") }, expect: 200) == 1)
-        #expect(try await Self.cost(f.server, { try await f.call(.GET, "/v1/me", as: "member_editor") }, expect: 200) == 1)
+        #expect(try await Self.cost(f.server, expected: 1, { try await f.call(.GET, "/v1/submissions/\(id)", as: "member_editor") }, expect: 200) == 1)
+        #expect(try await Self.cost(f.server, expected: 1, { try await f.call(.GET, "/v1/me", as: "member_editor") }, expect: 200) == 1)
         // A repeat of a stored submission reads the live row after its empty insert: one more.
-        #expect(try await Self.cost(f.server, { try await p.submit(p.tonnes, report("2026-02-01", "2026-02-01", "2")) }, expect: 200) == 3)
+        #expect(try await Self.cost(f.server, expected: 3, { try await p.submit(p.tonnes, report("2026-02-01", "2026-02-01", "2")) }, expect: 200) == 3)
         // A refusal by the rules costs the read and the rollback; nothing is written.
-        #expect(try await Self.cost(f.server, { try await p.submit(p.tonnes, report("2026-03-01", "2026-03-01", "2", "kWh")) }, expect: 422) == 2)
+        #expect(try await Self.cost(f.server, expected: 2, { try await p.submit(p.tonnes, report("2026-03-01", "2026-03-01", "2", "kWh")) }, expect: 422) == 2)
         try await f.stop()
     }
 
