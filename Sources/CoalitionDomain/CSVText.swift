@@ -5,8 +5,28 @@ import Foundation
 /// rejected-rows file.
 public enum CSVText {
     public static func field(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        append(field: s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends one field's bytes by the same rule. With `quotingEmpty` an empty string is
+    /// written `""`: PostgreSQL's `COPY … (FORMAT csv)` reads a bare empty field as NULL.
+    public static func append(field s: String, to out: inout [UInt8], quotingEmpty: Bool = false) {
+        let quote = UInt8(ascii: "\"")
+        let utf8 = s.utf8
+        let special = utf8.contains { $0 == UInt8(ascii: ",") || $0 == quote || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+        guard special || (quotingEmpty && utf8.isEmpty) else {
+            out.append(contentsOf: utf8)
+            return
+        }
+        out.append(quote)
+        for byte in utf8 {
+            if byte == quote { out.append(quote) }
+            out.append(byte)
+        }
+        out.append(quote)
     }
 
     public static func line(_ fields: [String]) -> String {

@@ -27,7 +27,7 @@ public struct BulkStaging: Sendable {
         func field(_ text: String?, first: Bool = false) {
             if !first { line.append(UInt8(ascii: ",")) }
             guard let text else { return }  // an empty unquoted field is NULL
-            Self.appendCSV(text, to: &line)
+            CSVText.append(field: text, to: &line, quotingEmpty: true)
         }
         field(String(candidate.line), first: true)
         field(text(of: candidate.milestoneID))
@@ -55,23 +55,6 @@ public struct BulkStaging: Sendable {
         let text = id.uuidString
         idText[id] = text
         return text
-    }
-
-    /// One CSV field as COPY reads it: bare when it holds nothing special, else quoted with
-    /// its quotes doubled; an empty string is quoted so that it is not read as NULL.
-    static func appendCSV(_ text: String, to line: inout [UInt8]) {
-        let utf8 = text.utf8
-        let special = utf8.isEmpty || utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
-        guard special else {
-            line.append(contentsOf: utf8)
-            return
-        }
-        line.append(UInt8(ascii: "\""))
-        for byte in utf8 {
-            if byte == UInt8(ascii: "\"") { line.append(byte) }
-            line.append(byte)
-        }
-        line.append(UInt8(ascii: "\""))
     }
 }
 

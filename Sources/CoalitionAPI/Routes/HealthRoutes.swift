@@ -27,8 +27,8 @@ struct HealthRoutes {
     static let databaseDeadline: Duration = .seconds(2)
 
     /// Ready when the server is not shutting down, the database answers (within
-    /// `databaseDeadline`) and every known migration is applied; 503 with the reason otherwise. Checked on every call, so it recovers without a
-    /// restart.
+    /// `databaseDeadline`) and every known migration is applied; 503 with the reason otherwise.
+    /// Checked on every call, so it recovers without a restart.
     func ready(context: AppRequestContext) async throws -> Response {
         guard !draining.isDraining else {
             throw Problem(status: 503, title: "Service Unavailable", detail: "shutting down: the server is finishing its requests")
