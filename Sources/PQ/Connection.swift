@@ -1,4 +1,7 @@
 import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOPosix
 import Metrics
@@ -375,8 +378,14 @@ public final class Connection: @unchecked Sendable {
 
     /// Non-blocking check, used when leasing: reads whatever the server sent while the
     /// connection was idle (a termination notice, EOF) and reports whether it is still usable.
+    /// A pooled connection listens on no channel, so nothing arrives while it is idle unless
+    /// its backend is going away: a terminated backend sends its FATAL notice, clears its
+    /// `pg_stat_activity` entry, and only then closes the socket, so "readable" alone, before
+    /// the EOF, already means gone (libpq would hand that notice to the next query as its error).
     func isUsable() -> Bool {
         guard let conn = handle else { return false }
+        var socket = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        if poll(&socket, 1, 0) != 0 { return false }
         // The first read may return the server's termination message, the next one EOF.
         for _ in 0..<2 {
             guard PQconsumeInput(conn) == 1, PQstatus(conn) == CONNECTION_OK else { return false }
