@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // The system libpq; only PQ imports it.
@@ -81,9 +82,18 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
-            // The API description, in the binary so that the server stays one file.
-            resources: [.embedInCode("OpenAPI/openapi.yaml")],
+            // The API description and the console's templates and assets, in the binary so that
+            // the server stays one file.
+            resources: [
+                .embedInCode("OpenAPI/openapi.yaml"),
+                .embedInCode("Console/Templates/layout.mustache"),
+                .embedInCode("Console/Templates/login.mustache"),
+                .embedInCode("Console/Templates/dashboard.mustache"),
+                .embedInCode("Console/Templates/message.mustache"),
+                .embedInCode("Console/Assets/console.css"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

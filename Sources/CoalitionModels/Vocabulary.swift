@@ -32,7 +32,9 @@ public enum TokenScope: String, VocabularyWord, Comparable {
 
 /// A token made through `POST /v1/tokens`, or the session a login opened.
 public enum TokenKind: String, VocabularyWord {
-    case api, session
+    /// `api`: made with POST /v1/tokens; `session`: POST /v1/auth/login; `console`: a login in
+    /// the web console, whose secret lives only in its cookie and which the API refuses.
+    case api, session, console
 }
 
 /// How a metric's submissions combine into progress.

@@ -16,6 +16,7 @@ public struct TokenRecord: Sendable {
     public var role: Role
     public var userStatus: UserStatus
     public var organizationStatus: OrganizationStatus
+    public var kind: TokenKind
 }
 
 /// Whether a password may be checked now: refused (429 with `Retry-After`), or allowed after
@@ -62,7 +63,7 @@ extension StoreTransaction {
             VALUES (\(userID), \(organizationID), \(kind), \(name), \(keyID), \(PQBytes(secretHash)), \(scopes), \(expiresAt))
             RETURNING \(unescaped: Self.tokenColumns)
             """)[0])
-        try await audit(kind == .session ? "auth.login" : "token.create", entity: "token", id: token.id.uuidString.lowercased(),
+        try await audit(kind == .api ? "token.create" : "auth.login", entity: "token", id: token.id.uuidString.lowercased(),
                         data: ["name": .string(name), "scopes": .array(scopes.map { .string($0.rawValue) })], caller: caller)
         return token
     }
@@ -113,7 +114,8 @@ extension StoreTransaction {
             scopes: try row.decode("scopes"), expiresAt: try row.decode("expires_at"), revokedAt: try row.decode("revoked_at"),
             lastUsedAt: try row.decode("last_used_at"), userID: try row.decode("user_id"),
             organizationID: try row.decode("organization_id"), role: try row.decode("role"),
-            userStatus: try row.decode("user_status"), organizationStatus: try row.decode("organization_status"))
+            userStatus: try row.decode("user_status"), organizationStatus: try row.decode("organization_status"),
+            kind: try row.decode("kind"))
     }
 
     /// Writes the last use of tokens (each at most once a minute): the server batches them.

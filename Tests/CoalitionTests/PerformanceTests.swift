@@ -180,7 +180,7 @@ struct PerformanceTests {
             TokenRecord(
                 tokenID: UUID(), secretHash: [UInt8](repeating: UInt8(n), count: 32), scopes: [.read], expiresAt: nil, revokedAt: nil,
                 lastUsedAt: lastUsed, userID: UUID(), organizationID: UUID(), role: .memberViewer, userStatus: .active,
-                organizationStatus: .active)
+                organizationStatus: .active, kind: .api)
         }
         let cache = TokenCache(lifetime: .seconds(30), capacity: 2)
         var loads = 0

@@ -122,12 +122,16 @@ public enum CoalitionApplication {
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes, trustedProxies: settings.trustedProxies))
         router.add(middleware: AccessLogMiddleware())
         router.add(middleware: ProblemMiddleware(routes: table))
-        router.add(middleware: AuthenticationMiddleware(store: env.store, tokens: env.tokens))
+        let authentication = TokenAuthentication(store: env.store, tokens: env.tokens)
+        router.add(middleware: AuthenticationMiddleware(authentication: authentication))
         let replays = IdempotentReplay(store: env.store)
         for endpoint in endpoints {
             router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
                 try await endpoint.respond(to: request, context: context, replays: replays)
             }
+        }
+        for (method, path, handler) in ConsoleRoutes(env: env, authentication: authentication, pages: .shared).routes {
+            router.on(RouterPath(path), method: method, use: handler)
         }
         let readTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))
         let headerTimeout = TimeAmount.seconds(Int64(settings.headerTimeoutSeconds))

@@ -1,0 +1,140 @@
+import CoalitionDomain
+import CoalitionModels
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// The console's templates (in the binary) and how a page becomes a response: the layout's
+/// model (who is signed in, the navigation their role may use, the logout form's CSRF token)
+/// merged with the page's own, and the headers every console response carries.
+struct ConsolePages: Sendable {
+    let library: MustacheLibrary
+
+    static let stylesheet = String(decoding: PackageResources.console_css, as: UTF8.self)
+
+    /// The templates are part of the binary, and a test renders each: one that does not parse
+    /// is a defect of the build, not a condition to serve around.
+    static let shared: ConsolePages = {
+        do {
+            return try ConsolePages()
+        } catch {
+            fatalError("a console template does not parse: \(error)")
+        }
+    }()
+
+    init() throws {
+        var library = MustacheLibrary()
+        try library.register(String(decoding: PackageResources.layout_mustache, as: UTF8.self), named: "layout")
+        try library.register(String(decoding: PackageResources.login_mustache, as: UTF8.self), named: "login")
+        try library.register(String(decoding: PackageResources.dashboard_mustache, as: UTF8.self), named: "dashboard")
+        try library.register(String(decoding: PackageResources.message_mustache, as: UTF8.self), named: "message")
+        self.library = library
+    }
+
+    /// No inline script or style, no framing, no third-party origin, forms only to ourselves.
+    static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+    static func securityHeaders(_ headers: inout HTTPFields) {
+        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        headers[.xFrameOptions] = "DENY"
+        headers[.referrerPolicy] = "same-origin"
+        headers[.xContentTypeOptions] = "nosniff"
+    }
+
+    /// The layout's part of every page.
+    struct SessionView {
+        let roleLabel: String
+        let csrf: String
+        let nav: [NavItem]
+    }
+
+    struct NavItem {
+        let href: String
+        let label: String
+        let current: Bool
+    }
+
+    static func navigation(for caller: Caller, current: String) -> [NavItem] {
+        [("/console", "Dashboard")].map { NavItem(href: $0.0, label: $0.1, current: $0.0 == current) }
+    }
+
+    /// Renders template `name` with the page's fields and the layout's.
+    func render(_ name: String, _ page: some ConsolePage, session: ConsoleSession? = nil, current: String = "", status: HTTPResponse.Status = .ok) -> Response {
+        var model: [String: Any] = ["title": page.title]
+        for child in Mirror(reflecting: page).children {
+            if let label = child.label { model[label] = child.value }
+        }
+        if let session {
+            model["session"] = SessionView(
+                roleLabel: session.caller.role.rawValue.replacingOccurrences(of: "_", with: " "),
+                csrf: session.csrfToken, nav: Self.navigation(for: session.caller, current: current))
+        }
+        let html = library.render(model, withTemplate: name) ?? ""
+        return Self.html(html, status: status)
+    }
+
+    /// A page that says one thing: a refusal, or an error the user can act on.
+    func message(status: HTTPResponse.Status, title: String, session: ConsoleSession?) -> Response {
+        render("message", MessagePage(title: title), session: session, status: status)
+    }
+
+    static func html(_ html: String, status: HTTPResponse.Status) -> Response {
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"]
+        securityHeaders(&headers)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// 303 See Other: after a form, the browser asks for the next page with GET.
+    static func redirect(to path: String) -> Response {
+        var headers: HTTPFields = [.location: path, .cacheControl: "no-store"]
+        securityHeaders(&headers)
+        return Response(status: .seeOther, headers: headers)
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=3600"]
+        securityHeaders(&headers)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// A page's model: its title, and the fields its template reads.
+protocol ConsolePage {
+    var title: String { get }
+}
+
+struct LoginPage: ConsolePage {
+    var title: String { "Log in" }
+    let error: String?
+    let email: String
+}
+
+struct MessagePage: ConsolePage {
+    let title: String
+}
+
+struct DashboardPage: ConsolePage {
+    struct Count {
+        let label: String
+        let value: Int
+    }
+
+    struct Chart {
+        let title: String
+        let unit: String
+        let svg: String
+    }
+
+    var title: String { "Dashboard" }
+    let counts: [Count]
+    let charts: [Chart]
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+}

@@ -1,0 +1,156 @@
+import CoalitionDomain
+import CoalitionModels
+import CoalitionStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+
+/// The web console under `/console`: server-rendered pages over the same store, `Policy` and
+/// row-level security as the API. A page knows its caller only by the session cookie; a bearer
+/// token is no session here, and the cookie is no token on `/v1`.
+struct ConsoleRoutes: Sendable {
+    let env: APIEnvironment
+    let authentication: TokenAuthentication
+    let pages: ConsolePages
+
+    /// Method, path and handler of every console route.
+    var routes: [(HTTPRequest.Method, String, @Sendable (Request, AppRequestContext) async throws -> Response)] {
+        [
+            (.get, "/console", { request, context in try await signedIn(request, context) { try await dashboard($0) } }),
+            (.get, "/console/login", { request, context in try await loginForm(request, context) }),
+            (.post, "/console/login", { request, context in try await login(request, context) }),
+            (.post, "/console/logout", { request, context in try await logout(request, context) }),
+            (.get, "/console/assets/console.css", { _, _ in ConsolePages.asset(ConsolePages.stylesheet, type: "text/css; charset=utf-8") }),
+        ]
+    }
+
+    /// The request's session, or nil when it has no cookie or the cookie names no live console
+    /// session of an active user.
+    func session(_ request: Request) async throws -> ConsoleSession? {
+        guard let token = ConsoleSession.cookie(in: request) else { return nil }
+        guard case .caller(let caller) = try await authentication.caller(presenting: token, kinds: [.console]) else { return nil }
+        return ConsoleSession(token: token, caller: caller)
+    }
+
+    /// Runs `page` for a signed-in caller; anyone else is sent to the login form.
+    func signedIn(
+        _ request: Request, _ context: AppRequestContext, _ page: (ConsoleSession) async throws -> Response
+    ) async throws -> Response {
+        guard let session = try await session(request) else { return ConsolePages.redirect(to: "/console/login") }
+        return try await page(session)
+    }
+
+    /// A state-changing form of a signed-in caller: its body is read (bounded) only once the
+    /// session is known, and refused with 403 unless it carries the session's CSRF token.
+    func signedInForm(
+        _ request: Request, _ context: AppRequestContext, _ action: (ConsoleSession, ConsoleForm) async throws -> Response
+    ) async throws -> Response {
+        guard let session = try await session(request) else { return ConsolePages.redirect(to: "/console/login") }
+        let form: ConsoleForm
+        do {
+            form = try await ConsoleForm.read(request)
+        } catch let refusal as ConsoleForm.Refusal {
+            return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: session)
+        }
+        guard session.accepts(csrf: form["_csrf"]) else {
+            return pages.message(status: .forbidden, title: "This form has expired; reload the page and try again", session: session)
+        }
+        return try await action(session, form)
+    }
+
+    // MARK: - pages
+
+    func loginForm(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        if try await session(request) != nil { return ConsolePages.redirect(to: "/console") }
+        return pages.render("login", LoginPage(error: nil, email: ""))
+    }
+
+    func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        // No session yet, so no CSRF token: a login posted from another origin is refused by
+        // its Origin (browsers send it with every POST).
+        if let origin = request.headers[.origin], !Self.isSameOrigin(origin, request) {
+            return pages.message(status: .forbidden, title: "Log in from the console's own page", session: nil)
+        }
+        let form: ConsoleForm
+        do {
+            form = try await ConsoleForm.read(request)
+        } catch let refusal as ConsoleForm.Refusal {
+            return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: nil)
+        }
+        let email = (form["email"] ?? "").trimmingCharacters(in: .whitespaces)
+        let password = form["password"] ?? ""
+        guard (3...254).contains(email.count), (1...72).contains(password.utf8.count), !password.utf8.contains(0) else {
+            return pages.render("login", LoginPage(error: "Enter your email and password.", email: String(email.prefix(254))), status: .unprocessableContent)
+        }
+        let address = context.clientAddress
+        let check = CredentialCheck(env: env)
+        let record: LoginRecord?
+        do {
+            record = try await check.verify(email: email, password: password, address: address)
+        } catch let throttled as Throttled {
+            var response = pages.render("login", LoginPage(error: "Too many attempts; try again in \(throttled.retryAfter) s.", email: email), status: .tooManyRequests)
+            response.headers[.retryAfter] = String(throttled.retryAfter)
+            return response
+        }
+        guard let record, record.status == .active, record.organizationStatus == .active else {
+            if record != nil { try await check.failed(email: email, address: address) }
+            return pages.render("login", LoginPage(error: "Wrong email or password.", email: email), status: .unauthorized)
+        }
+        let secret = TokenSecret.generate()
+        let lifetime = env.settings.sessionHours * 3600
+        let caller = Caller(userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: [.read, .write], tokenID: UUID())
+        try await env.store.transaction(as: caller) { tx in
+            try await check.succeeded(email: email, address: address, in: tx)
+            _ = try await tx.createToken(
+                userID: record.userID, organizationID: record.organizationID, kind: .console, name: "console from \(address)",
+                keyID: secret.keyID, secretHash: secret.secretHash, scopes: [.read, .write],
+                expiresAt: Date().addingTimeInterval(Double(lifetime)))
+        }
+        var response = ConsolePages.redirect(to: "/console")
+        response.headers[.setCookie] = ConsoleSession.setCookie(secret.token, maxAge: lifetime, secure: Self.isSecure(request))
+        return response
+    }
+
+    func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await signedInForm(request, context) { session, _ in
+            _ = try await env.store.transaction(as: session.caller) { try await $0.revokeToken(id: session.caller.tokenID) }
+            env.tokens.invalidateAll()
+            var response = ConsolePages.redirect(to: "/console/login")
+            response.headers[.setCookie] = ConsoleSession.clearCookie(secure: Self.isSecure(request))
+            return response
+        }
+    }
+
+    func dashboard(_ session: ConsoleSession) async throws -> Response {
+        let summary = try await env.store.read(as: session.caller) { tx in
+            try await tx.coalitionSummary(from: nil, to: nil, by: .quarter)
+        }
+        let counts = [
+            DashboardPage.Count(label: "Members", value: summary.members),
+            DashboardPage.Count(label: "Partners", value: summary.partners),
+            DashboardPage.Count(label: "Standards in force", value: summary.standards),
+            DashboardPage.Count(label: "Adoptions", value: summary.adoptions),
+            DashboardPage.Count(label: "Projects", value: summary.projects),
+        ]
+        let charts = BarChart.charts(summary.totals, by: .quarter).map { DashboardPage.Chart(title: $0.title, unit: $0.unit, svg: $0.svg) }
+        return pages.render("dashboard", DashboardPage(counts: counts, charts: charts), session: session, current: "/console")
+    }
+
+    // MARK: - transport
+
+    /// Served over TLS: the server speaks plain HTTP, so TLS ends at a proxy that says so with
+    /// `X-Forwarded-Proto` (a client that sends it itself only makes its own cookie stricter).
+    static func isSecure(_ request: Request) -> Bool {
+        request.headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
+    static func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
+        guard let host = request.head.authority else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+}
+
+extension HTTPField.Name {
+    static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+}
