@@ -93,6 +93,7 @@ let package = Package(
                 .embedInCode("Console/Templates/dashboard.mustache"),
                 .embedInCode("Console/Templates/message.mustache"),
                 .embedInCode("Console/Assets/console.css"),
+                .embedInCode("Console/Assets/icon.svg"),
             ],
             swiftSettings: swiftSettings
         ),

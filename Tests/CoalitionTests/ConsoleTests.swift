@@ -65,6 +65,10 @@ struct ConsoleTests {
         #expect(form.header("Referrer-Policy") == "same-origin")
         #expect(form.text.contains(#"<label for="email">"#) && form.text.contains(#"<label for="password">"#))
         #expect(!form.text.contains("<script>") && !form.text.contains("style="), "no inline script or style")
+        #expect(!form.text.contains(#"class="error""#) && !form.text.contains("nil"), "no error before a try: \(form.text)")
+        let icon = try await page(.GET, base + "/console/assets/icon.svg")
+        #expect(icon.status == 200 && icon.header("Content-Type") == "image/svg+xml" && icon.text.hasPrefix("<svg"))
+        #expect(form.text.contains(#"<link rel="icon" href="/console/assets/icon.svg""#), "no request for /favicon.ico")
 
         let wrong = try await page(.POST, base + "/console/login", form: [("email", "admin@coalition.example"), ("password", "not the password")])
         #expect(wrong.status == 401)

@@ -13,6 +13,7 @@ struct ConsolePages: Sendable {
     let library: MustacheLibrary
 
     static let stylesheet = String(decoding: PackageResources.console_css, as: UTF8.self)
+    static let icon = String(decoding: PackageResources.icon_svg, as: UTF8.self)
 
     /// The templates are part of the binary, and a test renders each: one that does not parse
     /// is a defect of the build, not a condition to serve around.
@@ -65,7 +66,8 @@ struct ConsolePages: Sendable {
     func render(_ name: String, _ page: some ConsolePage, session: ConsoleSession? = nil, current: String = "", status: HTTPResponse.Status = .ok) -> Response {
         var model: [String: Any] = ["title": page.title]
         for child in Mirror(reflecting: page).children {
-            if let label = child.label { model[label] = child.value }
+            // An absent optional is left out, so that `{{#error}}` is false rather than "nil".
+            if let label = child.label, let value = Self.unwrapped(child.value) { model[label] = value }
         }
         if let session {
             model["session"] = SessionView(
@@ -74,6 +76,13 @@ struct ConsolePages: Sendable {
         }
         let html = library.render(model, withTemplate: name) ?? ""
         return Self.html(html, status: status)
+    }
+
+    /// The value inside an optional (nil when it is absent); any other value as it is.
+    static func unwrapped(_ value: Any) -> Any? {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first.flatMap { unwrapped($0.value) }
     }
 
     /// A page that says one thing: a refusal, or an error the user can act on.

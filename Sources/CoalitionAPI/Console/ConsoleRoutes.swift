@@ -22,6 +22,7 @@ struct ConsoleRoutes: Sendable {
             (.post, "/console/login", { request, context in try await login(request, context) }),
             (.post, "/console/logout", { request, context in try await logout(request, context) }),
             (.get, "/console/assets/console.css", { _, _ in ConsolePages.asset(ConsolePages.stylesheet, type: "text/css; charset=utf-8") }),
+            (.get, "/console/assets/icon.svg", { _, _ in ConsolePages.asset(ConsolePages.icon, type: "image/svg+xml") }),
         ]
     }
 
