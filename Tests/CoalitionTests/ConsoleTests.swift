@@ -170,6 +170,33 @@ struct ConsoleTests {
     }
 }
 
+extension ConsoleTests {
+    @Test func theConsoleLoginSharesTheAPIsThrottleAndRefusesDisabledUsers() async throws {
+        let f = try await CoalitionFixture.start(environment: ["COALITION_LOGIN_FAILURES_PER_EMAIL": "3", "COALITION_LOGIN_FAILURES_PER_ADDRESS": "100"])
+        let base = f.server.baseURL
+        // Two failures through the API and one through the console count together.
+        for _ in 0..<2 {
+            #expect(try await CoalitionFixture.call(f.server, .POST, "/v1/auth/login", json: ["email": "editorA@fixture.test", "password": "wrong-password-1"]).status == 401)
+        }
+        #expect(try await page(.POST, base + "/console/login", form: [("email", "editorA@fixture.test"), ("password", "wrong-password-1")]).status == 401)
+        let blocked = try await page(.POST, base + "/console/login", form: [("email", "editorA@fixture.test"), ("password", CoalitionFixture.password)])
+        #expect(blocked.status == 429, "even the right password waits")
+        let retry = Int(blocked.header("Retry-After") ?? "") ?? 0
+        #expect(retry > 0 && retry <= 900)
+        #expect(blocked.text.contains("Too many attempts; try again in \(retry) s."))
+        #expect(blocked.header("Set-Cookie") == nil)
+        #expect(blocked.text.contains(#"<label for="email">"#), "the form again, to try later")
+
+        // The right password of a disabled user opens no session.
+        #expect(try await f.call(.PATCH, "/v1/users/\(f.users["viewerA"]!)", as: "coalition_admin", json: ["status": "disabled"]).status == 200)
+        let disabled = try await page(.POST, base + "/console/login", form: [("email", "viewerA@fixture.test"), ("password", CoalitionFixture.password)])
+        #expect(disabled.status == 401)
+        #expect(disabled.header("Set-Cookie") == nil)
+        #expect(disabled.text.contains("Wrong email or password."))
+        try await f.stop()
+    }
+}
+
 @Suite("Console pieces (pure)")
 struct ConsolePieceTests {
     @Test func formsDecodeLikeBrowsersEncodeThemAndRefuseTheRest() throws {

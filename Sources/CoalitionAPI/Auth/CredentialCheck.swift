@@ -43,6 +43,33 @@ struct CredentialCheck: Sendable {
         try await env.store.transaction(as: nil) { try await $0.recordLoginFailure(emailKey: email.lowercased(), address: address) }
     }
 
+    /// A login, for the API (`session`) and the console (`console`): the check above, then, for
+    /// an active user of an active organization, a new token of `kind` (audited as a login) in
+    /// one transaction with forgetting the failures; `then` runs in that transaction too. Nil
+    /// for wrong credentials, and for the right password of a disabled user or of a suspended
+    /// organization's, which is a failed login all the same, and audited as one.
+    func logIn<T>(
+        email: String, password: String, address: String, kind: TokenKind, name: String, lifetimeSeconds: Int,
+        then body: (StoreTransaction, LoginRecord) async throws -> T
+    ) async throws -> (secret: TokenSecret, expiresAt: Date, value: T)? {
+        guard let record = try await verify(email: email, password: password, address: address) else { return nil }
+        guard record.status == .active, record.organizationStatus == .active else {
+            try await failed(email: email, address: address)
+            return nil
+        }
+        let secret = TokenSecret.generate()
+        let expiresAt = Date().addingTimeInterval(Double(lifetimeSeconds))
+        let caller = Caller(userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: [.read, .write], tokenID: UUID())
+        let value = try await env.store.transaction(as: caller) { tx in
+            try await succeeded(email: email, address: address, in: tx)
+            _ = try await tx.createToken(
+                userID: record.userID, organizationID: record.organizationID, kind: kind, name: name,
+                keyID: secret.keyID, secretHash: secret.secretHash, scopes: [.read, .write], expiresAt: expiresAt)
+            return try await body(tx, record)
+        }
+        return (secret, expiresAt, value)
+    }
+
     /// After a success: the failures of this email from this address are forgotten.
     func succeeded(email: String, address: String, in tx: StoreTransaction) async throws {
         try await tx.clearLoginFailures(emailKey: email.lowercased(), address: address)

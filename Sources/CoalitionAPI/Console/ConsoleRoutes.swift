@@ -85,31 +85,22 @@ struct ConsoleRoutes: Sendable {
             return pages.render("login", LoginPage(error: "Enter your email and password.", email: String(email.prefix(254))), status: .unprocessableContent)
         }
         let address = context.clientAddress
-        let check = CredentialCheck(env: env)
-        let record: LoginRecord?
+        let lifetime = env.settings.sessionHours * 3600
+        let login: (secret: TokenSecret, expiresAt: Date, value: Void)?
         do {
-            record = try await check.verify(email: email, password: password, address: address)
+            login = try await CredentialCheck(env: env).logIn(
+                email: email, password: password, address: address, kind: .console, name: "console from \(address)",
+                lifetimeSeconds: lifetime, then: { _, _ in })
         } catch let throttled as Throttled {
             var response = pages.render("login", LoginPage(error: "Too many attempts; try again in \(throttled.retryAfter) s.", email: email), status: .tooManyRequests)
             response.headers[.retryAfter] = String(throttled.retryAfter)
             return response
         }
-        guard let record, record.status == .active, record.organizationStatus == .active else {
-            if record != nil { try await check.failed(email: email, address: address) }
+        guard let login else {
             return pages.render("login", LoginPage(error: "Wrong email or password.", email: email), status: .unauthorized)
         }
-        let secret = TokenSecret.generate()
-        let lifetime = env.settings.sessionHours * 3600
-        let caller = Caller(userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: [.read, .write], tokenID: UUID())
-        try await env.store.transaction(as: caller) { tx in
-            try await check.succeeded(email: email, address: address, in: tx)
-            _ = try await tx.createToken(
-                userID: record.userID, organizationID: record.organizationID, kind: .console, name: "console from \(address)",
-                keyID: secret.keyID, secretHash: secret.secretHash, scopes: [.read, .write],
-                expiresAt: Date().addingTimeInterval(Double(lifetime)))
-        }
         var response = ConsolePages.redirect(to: "/console")
-        response.headers[.setCookie] = ConsoleSession.setCookie(secret.token, maxAge: lifetime, secure: Self.isSecure(request))
+        response.headers[.setCookie] = ConsoleSession.setCookie(login.secret.token, maxAge: lifetime, secure: Self.isSecure(request))
         return response
     }
 

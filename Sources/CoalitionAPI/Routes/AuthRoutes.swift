@@ -22,28 +22,13 @@ struct AuthRoutes {
     func login(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let credentials = try await LoginRequest.read(request, limit: context.maxUploadSize)
         let address = context.clientAddress
-        let check = CredentialCheck(env: env)
-        guard let record = try await check.verify(email: credentials.email, password: credentials.password, address: address) else {
-            throw Problems.unauthorized("wrong email or password")
-        }
-        guard record.status == .active, record.organizationStatus == .active else {
-            // The right password of a disabled user, or of a suspended organization's: a failed
-            // login all the same, and audited as one.
-            try await check.failed(email: credentials.email, address: address)
-            throw Problems.unauthorized("wrong email or password")
-        }
-        let secret = TokenSecret.generate()
-        let expiresAt = Date().addingTimeInterval(Double(env.settings.sessionHours) * 3600)
-        let caller = Caller(userID: record.userID, organizationID: record.organizationID, role: record.role, scopes: [.read, .write], tokenID: UUID())
-        let user = try await env.store.transaction(as: caller) { tx in
-            try await check.succeeded(email: credentials.email, address: address, in: tx)
-            _ = try await tx.createToken(
-                userID: record.userID, organizationID: record.organizationID, kind: .session, name: "login from \(address)",
-                keyID: secret.keyID, secretHash: secret.secretHash, scopes: [.read, .write], expiresAt: expiresAt)
-            return try await tx.user(id: record.userID)
-        }
-        guard let user else { throw Problems.notFound("the user") }
-        return try jsonResponse(LoginResponse(token: secret.token, expiresAt: expiresAt, user: user))
+        guard let login = try await CredentialCheck(env: env).logIn(
+            email: credentials.email, password: credentials.password, address: address, kind: .session,
+            name: "login from \(address)", lifetimeSeconds: env.settings.sessionHours * 3600,
+            then: { tx, record in try await tx.user(id: record.userID) })
+        else { throw Problems.unauthorized("wrong email or password") }
+        guard let user = login.value else { throw Problems.notFound("the user") }
+        return try jsonResponse(LoginResponse(token: login.secret.token, expiresAt: login.expiresAt, user: user))
     }
 
     func me(_ caller: Caller) async throws -> Response {
