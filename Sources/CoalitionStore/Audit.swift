@@ -8,14 +8,18 @@ extension StoreTransaction {
         try await query("""
             SELECT id, seq, at, actor_user_id, actor_organization_id, action, entity, entity_id, data, prev_hash, hash
             FROM audit_log WHERE \(id) IS NULL OR id > \(id) ORDER BY id LIMIT \(limit)
-            """).map { row in
-            AuditEntry(
-                id: try row.decode("id"), seq: try row.decode("seq"), at: try row.decode("at"),
-                actorUserID: try row.decode("actor_user_id"), actorOrganizationID: try row.decode("actor_organization_id"),
-                action: try row.decode("action"), entity: try row.decode("entity"), entityID: try row.decode("entity_id"),
-                data: try row.decode("data", as: PQJSON.self).decode(JSONValue.self),
-                prevHash: try row.decode("prev_hash"), hash: try row.decode("hash"))
-        }
+            """).map(AuditEntry.init(row:))
+    }
+}
+
+extension AuditEntry {
+    init(row: Row) throws {
+        self.init(
+            id: try row.decode("id"), seq: try row.decode("seq"), at: try row.decode("at"),
+            actorUserID: try row.decode("actor_user_id"), actorOrganizationID: try row.decode("actor_organization_id"),
+            action: try row.decode("action"), entity: try row.decode("entity"), entityID: try row.decode("entity_id"),
+            data: try row.decode("data", as: PQJSON.self).decode(JSONValue.self),
+            prevHash: try row.decode("prev_hash"), hash: try row.decode("hash"))
     }
 }
 

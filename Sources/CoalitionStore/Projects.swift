@@ -150,6 +150,11 @@ extension StoreTransaction {
         try await query("\(unescaped: Self.milestoneSelect) WHERE m.project_id = \(project) ORDER BY m.due_on, m.key").map(Self.milestone)
     }
 
+    /// Every milestone the caller may see, by project and due date.
+    public func milestones() async throws -> [Milestone] {
+        try await query("\(unescaped: Self.milestoneSelect) ORDER BY m.project_id, m.due_on, m.key").map(Self.milestone)
+    }
+
     public func milestone(id: UUID) async throws -> Milestone? {
         try await query("\(unescaped: Self.milestoneSelect) WHERE m.id = \(id)").first.map(Self.milestone)
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoalitionDomain
 import CoalitionModels
 import Foundation
 import NIOCore
@@ -197,6 +198,269 @@ extension ConsoleTests {
     }
 }
 
+/// A server on a fresh database with the demo coalition loaded.
+private func demoServer() async throws -> ServerProcess {
+    let db = try await TestDatabase.migrated()
+    let seed = try await run("coalition-server", ["seed-demo"], environment: ["COALITION_OWNER_DATABASE_URL": try db.ownerURL, "COALITION_BCRYPT_COST": "4"])
+    #expect(seed.0 == 0, "\(seed.2)")
+    return try await ServerProcess.start(database: db, environment: ["COALITION_BCRYPT_COST": "4"])
+}
+
+private let demoPassword = "coalition-demo-2026"
+
+/// A bearer token of the API for a demo account, to check what a console form did.
+private func apiToken(_ base: String, _ email: String) async throws -> String {
+    let r = try await http(.POST, base + "/v1/auth/login", headers: [("Content-Type", "application/json")],
+                           body: Data(#"{"email":"\#(email)","password":"\#(demoPassword)"}"#.utf8))
+    return try #require(r.json?["token"] as? String, "\(r.text)")
+}
+
+private func api(_ base: String, _ path: String, token: String) async throws -> HTTPResult {
+    try await http(.GET, base + path, headers: [("Authorization", "Bearer \(token)")])
+}
+
+/// The values of every `name="id"` checkbox on a page, in order.
+private func checkboxes(_ html: String) -> [String] {
+    html.components(separatedBy: #"name="id" value=""#).dropFirst().map { String($0.prefix { $0 != "\"" }) }
+}
+
+/// A `multipart/form-data` body as a browser sends a form with a file.
+private func multipart(_ fields: [(String, String)], file: (name: String, filename: String, content: String)?) -> (String, Data) {
+    let boundary = "----coalitionTestBoundary7MA4YWxkTrZu0gW"
+    var body = ""
+    for (name, value) in fields { body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n" }
+    if let file {
+        body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: text/csv\r\n\r\n\(file.content)\r\n"
+    }
+    body += "--\(boundary)--\r\n"
+    return ("multipart/form-data; boundary=\(boundary)", Data(body.utf8))
+}
+
+@Suite("Console: the pages of each role")
+struct ConsolePageTests {
+    @Test func theReviewQueueDecidesTheSelectedTogetherOrNotAtAll() async throws {
+        let server = try await demoServer()
+        let base = server.baseURL
+        let admin = try await signIn(base, "admin@coalition.example", demoPassword)
+        let token = try await apiToken(base, "admin@coalition.example")
+
+        let queue = try await page(.GET, base + "/console/submissions", cookie: admin)
+        #expect(queue.status == 200)
+        let waiting = checkboxes(queue.text)
+        #expect(waiting.count >= 3, "the demo has submissions waiting for review")
+        for id in waiting { #expect(try await api(base, "/v1/submissions/\(id)", token: token).json?["status"] as? String == "submitted") }
+        let dashboard = try await page(.GET, base + "/console", cookie: admin)
+        #expect(dashboard.text.contains("Submissions to review</span> <strong class=\"queue-value\">\(waiting.count)</strong>"), "the dashboard counts the queue")
+
+        // Two approved at once.
+        let form = try #require(csrf(queue.text))
+        let approve = try await page(.POST, base + "/console/submissions/review", cookie: admin,
+                                     form: [("_csrf", form), ("action", "approve"), ("id", waiting[0]), ("id", waiting[1])])
+        #expect(approve.status == 303 && approve.header("Location") == "/console/submissions?done=approved")
+        for id in waiting[0...1] { #expect(try await api(base, "/v1/submissions/\(id)", token: token).json?["status"] as? String == "approved") }
+        let after = try await page(.GET, base + "/console/submissions?done=approved", cookie: admin)
+        #expect(after.text.contains("The selected submissions are approved."))
+        #expect(!checkboxes(after.text).contains(waiting[0]), "approved ones leave the queue")
+
+        // One that may no longer be approved refuses the whole selection, naming it.
+        let mixed = try await page(.POST, base + "/console/submissions/review", cookie: admin,
+                                   form: [("_csrf", form), ("action", "approve"), ("id", waiting[2]), ("id", waiting[0])],
+                                   headers: [("Referer", base + "/console/submissions")])
+        #expect(mixed.status == 409)
+        #expect(mixed.text.contains("submission \(waiting[0])") && mixed.text.contains("none of the 2 selected was changed"), "\(mixed.text)")
+        #expect(mixed.text.contains(#"<a href="/console/submissions">Back to the page</a>"#))
+        #expect(try await api(base, "/v1/submissions/\(waiting[2])", token: token).json?["status"] as? String == "submitted")
+
+        // Rejecting needs a comment; with one, it is recorded.
+        let bare = try await page(.POST, base + "/console/submissions/review", cookie: admin, form: [("_csrf", form), ("action", "reject"), ("id", waiting[2])])
+        #expect(bare.status == 422 && bare.text.contains("<strong>comment</strong>: is required when rejecting"))
+        let rejected = try await page(.POST, base + "/console/submissions/review", cookie: admin,
+                                      form: [("_csrf", form), ("action", "reject"), ("id", waiting[2]), ("comment", "attach the weighbridge tickets")])
+        #expect(rejected.status == 303)
+        let row = try await api(base, "/v1/submissions/\(waiting[2])", token: token).json
+        #expect(row?["status"] as? String == "rejected" && row?["review_comment"] as? String == "attach the weighbridge tickets")
+
+        // An auditor verifies; the queue shows it what waits for it, with only that action.
+        let auditor = try await signIn(base, "auditor@coalition.example", demoPassword)
+        let audits = try await page(.GET, base + "/console/submissions", cookie: auditor)
+        #expect(audits.text.contains(#"value="verify""#) && !audits.text.contains(#"value="approve""#))
+        #expect(checkboxes(audits.text).contains(waiting[0]))
+        let verify = try await page(.POST, base + "/console/submissions/review", cookie: auditor,
+                                    form: [("_csrf", try #require(csrf(audits.text))), ("action", "verify"), ("id", waiting[0])])
+        #expect(verify.status == 303)
+        #expect(try await api(base, "/v1/submissions/\(waiting[0])", token: token).json?["status"] as? String == "verified")
+        let notHis = try await page(.POST, base + "/console/submissions/review", cookie: auditor,
+                                    form: [("_csrf", try #require(csrf(audits.text))), ("action", "approve"), ("id", waiting[3])])
+        #expect(notHis.status == 403)
+
+        // A member has no queue: not in its navigation, 403 when asked, and its form refused
+        // before its body is read.
+        let editor = try await signIn(base, "editor@clearspring.example", demoPassword)
+        let home = try await page(.GET, base + "/console", cookie: editor)
+        #expect(!home.text.contains(#"href="/console/submissions""#) && !home.text.contains(#"href="/console/audit""#))
+        #expect(!home.text.contains("Waiting for you"))
+        let refused = try await page(.GET, base + "/console/submissions", cookie: editor)
+        #expect(refused.status == 403 && refused.header("Content-Type")?.hasPrefix("text/html") == true)
+        #expect(refused.text.contains("only coalition admins and auditors use the review queue"))
+        let posted = try await page(.POST, base + "/console/submissions/review", cookie: editor,
+                                    form: [("_csrf", try #require(csrf(home.text))), ("action", "approve"), ("id", waiting[3])])
+        #expect(posted.status == 403)
+        #expect(try await page(.GET, base + "/console/audit", cookie: editor).status == 403)
+        #expect(try await page(.GET, base + "/console/organizations", cookie: editor).status == 403)
+        _ = try await server.stop()
+    }
+
+    @Test func aStandardIsReviewedPublishedAndComparedFromItsPage() async throws {
+        let server = try await demoServer()
+        let base = server.baseURL
+        let reviewer = try await signIn(base, "reviewer@coalition.example", demoPassword)
+        let list = try await page(.GET, base + "/console/standards?status=in_review", cookie: reviewer)
+        #expect(list.status == 200 && list.text.contains("Recyclable express packaging") && !list.text.contains("liquid detergents"))
+        let href = try #require(list.text.components(separatedBy: #"<a href="/console/standards/"#).dropLast(0).dropFirst().first?.prefix { $0 != "\"" })
+        let path = "/console/standards/\(href)"
+        let standard = try await page(.GET, base + path, cookie: reviewer)
+        #expect(standard.text.contains(#"<strong id="ballot-count">1 of 2</strong>"#), "the admin's approval is counted")
+        #expect(standard.text.contains("<td>Admin (secretariat)</td><td>approve</td>"))
+        let form = try #require(csrf(standard.text))
+
+        let noComment = try await page(.POST, base + path + "/reviews", cookie: reviewer, form: [("_csrf", form), ("decision", "reject")])
+        #expect(noComment.status == 422 && noComment.text.contains("is required when rejecting"))
+        let approve = try await page(.POST, base + path + "/reviews", cookie: reviewer, form: [("_csrf", form), ("decision", "approve")])
+        #expect(approve.status == 303 && approve.header("Location") == path + "?done=review")
+        let approved = try await page(.GET, base + path + "?done=review", cookie: reviewer)
+        #expect(approved.text.contains(#"id="standard-status">approved<"#) && approved.text.contains("Your review is recorded."))
+        #expect(approved.text.contains("Publish the approved version"))
+        #expect(try await page(.POST, base + path + "/publish", cookie: reviewer, form: [("_csrf", form)]).status == 303)
+        let published = try await page(.GET, base + path, cookie: reviewer)
+        #expect(published.text.contains(#"id="standard-status">published<"#))
+        // A step the state no longer allows is a 409 page, not a second publication.
+        #expect(try await page(.POST, base + path + "/publish", cookie: reviewer, form: [("_csrf", form)]).status == 409)
+
+        // An issuing member's editor drafts version 2 and compares it with version 1; the
+        // member declares the adoption of the published version.
+        let editor = try await signIn(base, "editor@greenmart.example", demoPassword)
+        let asEditor = try await page(.GET, base + path, cookie: editor)
+        #expect(!asEditor.text.contains("review-form") && !asEditor.text.contains("Publish"), "reviews and publication are the admins'")
+        let editorForm = try #require(csrf(asEditor.text))
+        let body = "# Recyclable express packaging\n\nMono-material mailers, water-based inks, a recycling label on every parcel.\nA take-back point in every city."
+        let saved = try await page(.POST, base + path + "/versions", cookie: editor, form: [("_csrf", editorForm), ("body", body), ("change_note", "take-back")])
+        #expect(saved.status == 303, "\(saved.text)")
+        let diff = try await page(.GET, base + path + "?from=1&to=2", cookie: editor)
+        #expect(diff.text.contains("Version 1 to version 2: lines added 1, removed 0"), "\(diff.text)")
+        #expect(diff.text.contains(#"<tr class="added"><td></td><td>4</td><td aria-label="added">+</td><td><code>A take-back point in every city.</code></td></tr>"#))
+        #expect(diff.text.contains("Submit the draft for review"))
+        let adopt = try await page(.POST, base + path + "/adoptions", cookie: editor,
+                                   form: [("_csrf", editorForm), ("version_number", "1"), ("adopted_on", "2026-01-15"), ("evidence_url", "")])
+        #expect(adopt.status == 303 && adopt.header("Location") == path + "?done=adopted")
+        let adopted = try await page(.GET, base + path, cookie: editor)
+        #expect(adopted.text.contains("<td>Greenmart Platform Group</td><td>1</td><td>2026-01-15</td>"))
+        #expect(!adopted.text.contains("adopt-form"), "declared once")
+        let again = try await page(.POST, base + path + "/adoptions", cookie: editor,
+                                   form: [("_csrf", editorForm), ("version_number", "1"), ("adopted_on", "2026-01-16")])
+        #expect(again.status == 409)
+        // Another organization's editor sees no draft form; asking anyway is refused.
+        let outsider = try await signIn(base, "editor@clearspring.example", demoPassword)
+        let seen = try await page(.GET, base + path, cookie: outsider)
+        #expect(!seen.text.contains("draft-body"))
+        #expect(try await page(.POST, base + path + "/versions", cookie: outsider, form: [("_csrf", try #require(csrf(seen.text))), ("body", "x")]).status == 403)
+        _ = try await server.stop()
+    }
+
+    @Test func aMemberReportsProgressByFormAndByCSVAndSeesEachRejectedRow() async throws {
+        let server = try await demoServer()
+        let base = server.baseURL
+        let editor = try await signIn(base, "editor@clearspring.example", demoPassword)
+        let token = try await apiToken(base, "editor@clearspring.example")
+        let mine = try await page(.GET, base + "/console/organization", cookie: editor)
+        #expect(mine.status == 200 && mine.text.contains("<h1>Clearspring"), "\(mine.text.prefix(2000))")
+        let form = try #require(csrf(mine.text))
+        let milestone = try #require(mine.text.components(separatedBy: #"rpet-recycling · Tonnes of rPET recycled (t)"#).first?
+            .components(separatedBy: #"<option value=""#).last?.prefix { $0 != "\"" })
+        let today = CalendarDate.today()
+        let first = CalendarDate(year: today.year, month: today.month, day: 1)!.description
+
+        let submitted = try await page(.POST, base + "/console/organization/submissions", cookie: editor, form: [
+            ("_csrf", form), ("milestone", String(milestone)), ("period_start", first), ("period_end", today.description), ("value", "41.5"), ("unit", "t"),
+        ])
+        #expect(submitted.status == 303 && submitted.header("Location") == "/console/organization?done=submission", "\(submitted.text)")
+        let listed = try await page(.GET, base + "/console/organization?done=submission", cookie: editor)
+        #expect(listed.text.contains("Your submission is recorded.") && listed.text.contains("<td class=\"num\">41.5 t</td><td>submitted</td>"))
+        let invalid = try await page(.POST, base + "/console/organization/submissions", cookie: editor, form: [
+            ("_csrf", form), ("milestone", String(milestone)), ("period_start", first), ("period_end", "2999-01-01"), ("value", "a lot"), ("unit", "t"),
+        ])
+        #expect(invalid.status == 422)
+        #expect(invalid.text.contains("<strong>period_end</strong>") && invalid.text.contains("<strong>value</strong>"))
+
+        // A CSV with one good row and one bad one: the good one is stored, the bad one shown.
+        let csv = "project,milestone,period_start,period_end,value,unit\n"
+            + "rpet-recycling,boxes-sold,\(first),\(today),1300,unit\n"
+            + "rpet-recycling,boxes-sold,\(first),\(today),many,unit\n"
+        let before = try await api(base, "/v1/submissions?status=submitted&limit=500", token: token).json?["items"] as? [Any]
+        let (type, body) = multipart([("_csrf", form)], file: ("file", "october.csv", csv))
+        let uploaded = try await http(.POST, base + "/console/organization/uploads", headers: [("Cookie", editor), ("Content-Type", type)], body: body)
+        #expect(uploaded.status == 200, "\(uploaded.text)")
+        #expect(uploaded.text.contains("Upload of october.csv") && uploaded.text.contains(#"<strong id="upload-rejected">1</strong> rejected"#))
+        #expect(uploaded.text.contains(#"<tr><td class="num">3</td><td>value</td><td>must be a decimal number"#), "\(uploaded.text)")
+        let afterUpload = try await api(base, "/v1/submissions?status=submitted&limit=500", token: token).json?["items"] as? [Any]
+        #expect((afterUpload?.count ?? 0) == (before?.count ?? 0) + 1)
+
+        // Without its CSRF token, or from a viewer, nothing is stored.
+        let (type2, noToken) = multipart([], file: ("file", "october.csv", csv.replacingOccurrences(of: "1300", with: "1400")))
+        #expect(try await http(.POST, base + "/console/organization/uploads", headers: [("Cookie", editor), ("Content-Type", type2)], body: noToken).status == 403)
+        let viewer = try await signIn(base, "viewer@clearspring.example", demoPassword)
+        let viewed = try await page(.GET, base + "/console/organization", cookie: viewer)
+        #expect(!viewed.text.contains("upload-form") && !viewed.text.contains("submission-form"))
+        let (type3, asViewer) = multipart([("_csrf", try #require(csrf(viewed.text)))], file: ("file", "october.csv", csv))
+        #expect(try await http(.POST, base + "/console/organization/uploads", headers: [("Cookie", viewer), ("Content-Type", type3)], body: asViewer).status == 403)
+        #expect((try await api(base, "/v1/submissions?status=submitted&limit=500", token: token).json?["items"] as? [Any])?.count == afterUpload?.count)
+        // Not a multipart body, or a body over the bound: refused with a page.
+        #expect(try await page(.POST, base + "/console/organization/uploads", cookie: editor, form: [("_csrf", form)]).status == 400)
+        let huge = Data(count: ConsoleRoutes.uploadMaxBytes + 128 * 1024)
+        #expect(try await http(.POST, base + "/console/organization/uploads", headers: [("Cookie", editor), ("Content-Type", type)], body: huge).status == 413)
+        _ = try await server.stop()
+    }
+
+    @Test func everyPageOfEachRoleAnswersAndErrorsArePages() async throws {
+        let server = try await demoServer()
+        let base = server.baseURL
+        let admin = try await signIn(base, "admin@coalition.example", demoPassword)
+        for path in ["/console", "/console/standards", "/console/submissions", "/console/projects", "/console/organizations", "/console/audit", "/console/audit?verify=true"] {
+            let r = try await page(.GET, base + path, cookie: admin)
+            #expect(r.status == 200, "\(path): \(r.status)")
+            #expect(r.text.contains(#"<span class="name">Admin (secretariat)</span> · coalition admin"#), "\(path): the header names the user")
+        }
+        let projects = try await page(.GET, base + "/console/projects", cookie: admin)
+        let project = try #require(projects.text.components(separatedBy: #"<a href="/console/projects/"#).dropFirst().first?.prefix { $0 != "\"" })
+        let detail = try await page(.GET, base + "/console/projects/\(project)", cookie: admin)
+        #expect(detail.status == 200 && detail.text.contains("<progress") && detail.text.contains("submissions counted"))
+        let audit = try await page(.GET, base + "/console/audit?verify=true", cookie: admin)
+        #expect(audit.text.contains("The chain verifies:"), "\(audit.text)")
+        let organizations = try await page(.GET, base + "/console/organizations", cookie: admin)
+        let organization = try #require(organizations.text.components(separatedBy: #"<a href="/console/organizations/"#).dropFirst().first?.prefix { $0 != "\"" })
+        let org = try await page(.GET, base + "/console/organizations/\(organization)", cookie: admin)
+        #expect(org.status == 200 && org.text.contains("<h2 id=\"users-heading\">Users</h2>"))
+
+        // A member sees its own projects and organization, not another's.
+        let editor = try await signIn(base, "editor@meadowgold.example", demoPassword)
+        let theirs = try await page(.GET, base + "/console/projects", cookie: editor)
+        #expect(theirs.text.contains("Carbon-data recording for goods") && !theirs.text.contains("rPET from factory waste"))
+        #expect(try await page(.GET, base + "/console/organizations/\(organization)", cookie: editor).status == 404)
+
+        let missing = try await page(.GET, base + "/console/nothing-here", cookie: admin)
+        #expect(missing.status == 404 && missing.header("Content-Type") == "text/html; charset=utf-8" && missing.text.contains("<h1>Not Found</h1>"))
+        #expect(missing.header("Content-Security-Policy") != nil)
+        let wrongMethod = try await page(.DELETE, base + "/console/standards", cookie: admin)
+        #expect(wrongMethod.status == 405 && wrongMethod.header("Allow") == "GET" && wrongMethod.text.contains("Method Not Allowed"))
+        let badQuery = try await page(.GET, base + "/console/standards?status=lost", cookie: admin)
+        #expect(badQuery.status == 422 && badQuery.text.contains("<strong>status</strong>"))
+        let notAStandard = try await page(.GET, base + "/console/standards/not-a-uuid", cookie: admin)
+        #expect(notAStandard.status == 404)
+        // The API keeps answering problem documents.
+        #expect(try await http(.GET, base + "/v1/nothing-here").header("Content-Type") == "application/problem+json")
+        _ = try await server.stop()
+    }
+}
+
 @Suite("Console pieces (pure)")
 struct ConsolePieceTests {
     @Test func formsDecodeLikeBrowsersEncodeThemAndRefuseTheRest() throws {
@@ -228,8 +492,38 @@ struct ConsolePieceTests {
 
     @Test func everyTemplateParses() throws {
         let pages = try ConsolePages()
-        for name in ["layout", "login", "dashboard", "message"] {
+        for name in ["layout", "login", "dashboard", "message", "standards", "standard", "submissions", "projects", "project", "organizations", "organization", "audit"] {
             #expect(pages.library.getTemplate(named: name) != nil, "\(name)")
         }
+    }
+}
+
+@Suite("Console: line diff and uploads (pure)")
+struct ConsoleTextTests {
+    @Test func theLineDiffKeepsOrderAndNumbersBothSides() {
+        let diff = LineDiff(from: "a\nb\nc\nd", to: "a\nc\nd\ne")
+        #expect(diff.lines.map(\.change) == [.kept, .removed, .kept, .kept, .added])
+        #expect(diff.lines.map(\.text) == ["a", "b", "c", "d", "e"])
+        #expect(diff.lines[1].oldNumber == 2 && diff.lines[1].newNumber == nil)
+        #expect(diff.lines[4].oldNumber == nil && diff.lines[4].newNumber == 4)
+        #expect(diff.added == 1 && diff.removed == 1)
+        #expect(LineDiff(from: "same", to: "same").lines.allSatisfy { $0.change == .kept })
+        #expect(LineDiff(from: "", to: "x").added == 1)
+    }
+
+    @Test func multipartBodiesParseAsBrowsersSendThemAndRefuseTheRest() throws {
+        let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntoken\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\nx,y\r\n1,2\r\n\r\n--XyZ--\r\n".utf8)
+        let upload = try ConsoleUpload.parse(body, boundary: "XyZ")
+        #expect(upload.field("_csrf") == "token")
+        #expect(upload.file("file").map { String(decoding: $0, as: UTF8.self) } == "x,y\r\n1,2\r\n")
+        #expect(upload.filename("file") == "a.csv")
+        #expect(upload.field("file") == nil && upload.file("_csrf") == nil)
+        #expect(ConsoleUpload.boundary("multipart/form-data; boundary=\"a b\"") == "a b")
+        #expect(ConsoleUpload.boundary("multipart/form-data") == nil)
+        #expect(ConsoleUpload.boundary("application/x-www-form-urlencoded; boundary=x") == nil)
+        #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array("--XyZ\r\nno end".utf8), boundary: "XyZ") }
+        #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array("garbage".utf8), boundary: "XyZ") }
+        let many = (0...ConsoleUpload.maxParts).map { "--B\r\nContent-Disposition: form-data; name=\"f\($0)\"\r\n\r\nv\r\n" }.joined() + "--B--"
+        #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array(many.utf8), boundary: "B") }
     }
 }

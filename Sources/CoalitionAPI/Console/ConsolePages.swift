@@ -14,6 +14,12 @@ struct ConsolePages: Sendable {
 
     static let stylesheet = String(decoding: PackageResources.console_css, as: UTF8.self)
     static let icon = String(decoding: PackageResources.icon_svg, as: UTF8.self)
+    static let script = String(decoding: PackageResources.console_js, as: UTF8.self)
+
+    /// Whether `path` is the console's: its errors are answered as pages, not problem documents.
+    static func isConsole(_ path: String) -> Bool {
+        path == "/console" || path.hasPrefix("/console/")
+    }
 
     /// The templates are part of the binary, and a test renders each: one that does not parse
     /// is a defect of the build, not a condition to serve around.
@@ -27,10 +33,17 @@ struct ConsolePages: Sendable {
 
     init() throws {
         var library = MustacheLibrary()
-        try library.register(String(decoding: PackageResources.layout_mustache, as: UTF8.self), named: "layout")
-        try library.register(String(decoding: PackageResources.login_mustache, as: UTF8.self), named: "login")
-        try library.register(String(decoding: PackageResources.dashboard_mustache, as: UTF8.self), named: "dashboard")
-        try library.register(String(decoding: PackageResources.message_mustache, as: UTF8.self), named: "message")
+        let templates: [(String, [UInt8])] = [
+            ("layout", PackageResources.layout_mustache), ("login", PackageResources.login_mustache),
+            ("dashboard", PackageResources.dashboard_mustache), ("message", PackageResources.message_mustache),
+            ("standards", PackageResources.standards_mustache), ("standard", PackageResources.standard_mustache),
+            ("submissions", PackageResources.submissions_mustache), ("projects", PackageResources.projects_mustache),
+            ("project", PackageResources.project_mustache), ("organizations", PackageResources.organizations_mustache),
+            ("organization", PackageResources.organization_mustache), ("audit", PackageResources.audit_mustache),
+        ]
+        for (name, text) in templates {
+            try library.register(String(decoding: text, as: UTF8.self), named: name)
+        }
         self.library = library
     }
 
@@ -47,6 +60,7 @@ struct ConsolePages: Sendable {
 
     /// The layout's part of every page.
     struct SessionView {
+        let name: String
         let roleLabel: String
         let csrf: String
         let nav: [NavItem]
@@ -58,20 +72,32 @@ struct ConsolePages: Sendable {
         let current: Bool
     }
 
+    /// The pages the caller's role may use, and only those.
     static func navigation(for caller: Caller, current: String) -> [NavItem] {
-        [("/console", "Dashboard")].map { NavItem(href: $0.0, label: $0.1, current: $0.0 == current) }
+        var items = [("/console", "Dashboard"), ("/console/standards", "Standards")]
+        if caller.role.readsEverything { items.append(("/console/submissions", "Review queue")) }
+        items.append(("/console/projects", "Projects"))
+        if caller.role.readsEverything { items.append(("/console/organizations", "Organizations")) }
+        if caller.role.isMember { items.append(("/console/organization", "My organization")) }
+        if caller.role.readsEverything { items.append(("/console/audit", "Audit")) }
+        return items.map { NavItem(href: $0.0, label: $0.1, current: $0.0 == current) }
     }
 
-    /// Renders template `name` with the page's fields and the layout's.
-    func render(_ name: String, _ page: some ConsolePage, session: ConsoleSession? = nil, current: String = "", status: HTTPResponse.Status = .ok) -> Response {
+    /// Renders template `name` with the page's fields and the layout's; `notice` says what the
+    /// form before it did.
+    func render(
+        _ name: String, _ page: some ConsolePage, session: ConsoleSession? = nil, current: String = "", notice: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
         var model: [String: Any] = ["title": page.title]
         for child in Mirror(reflecting: page).children {
             // An absent optional is left out, so that `{{#error}}` is false rather than "nil".
             if let label = child.label, let value = Self.unwrapped(child.value) { model[label] = value }
         }
+        if let notice { model["notice"] = notice }
         if let session {
             model["session"] = SessionView(
-                roleLabel: session.caller.role.rawValue.replacingOccurrences(of: "_", with: " "),
+                name: session.name, roleLabel: session.caller.role.rawValue.replacingOccurrences(of: "_", with: " "),
                 csrf: session.csrfToken, nav: Self.navigation(for: session.caller, current: current))
         }
         let html = library.render(model, withTemplate: name) ?? ""
@@ -87,7 +113,15 @@ struct ConsolePages: Sendable {
 
     /// A page that says one thing: a refusal, or an error the user can act on.
     func message(status: HTTPResponse.Status, title: String, session: ConsoleSession?) -> Response {
-        render("message", MessagePage(title: title), session: session, status: status)
+        render("message", MessagePage(title: title, detail: nil, errors: [], back: nil), session: session, status: status)
+    }
+
+    /// The page that answers a problem: its title, detail and each field's reason.
+    func problem(_ problem: Problem, session: ConsoleSession?, back: String? = nil) -> Response {
+        let page = MessagePage(
+            title: problem.title, detail: problem.detail,
+            errors: (problem.errors ?? []).map { MessagePage.FieldError(field: $0.field, message: $0.message) }, back: back)
+        return render("message", page, session: session, status: HTTPResponse.Status(code: problem.status))
     }
 
     static func html(_ html: String, status: HTTPResponse.Status) -> Response {
@@ -122,7 +156,16 @@ struct LoginPage: ConsolePage {
 }
 
 struct MessagePage: ConsolePage {
+    struct FieldError {
+        let field: String
+        let message: String
+    }
+
     let title: String
+    let detail: String?
+    let errors: [FieldError]
+    /// The page to go back to (the form's), when known.
+    let back: String?
 }
 
 struct DashboardPage: ConsolePage {
@@ -137,7 +180,14 @@ struct DashboardPage: ConsolePage {
         let svg: String
     }
 
+    struct Queue {
+        let label: String
+        let value: Int
+        let href: String
+    }
+
     var title: String { "Dashboard" }
+    let waiting: [Queue]
     let counts: [Count]
     let charts: [Chart]
 }

@@ -14,50 +14,68 @@ struct ConsoleRoutes: Sendable {
     let authentication: TokenAuthentication
     let pages: ConsolePages
 
+    typealias Handler = @Sendable (Request, AppRequestContext) async throws -> Response
+    typealias Route = (method: HTTPRequest.Method, path: String, handler: Handler)
+
     /// Method, path and handler of every console route.
-    var routes: [(HTTPRequest.Method, String, @Sendable (Request, AppRequestContext) async throws -> Response)] {
-        [
-            (.get, "/console", { request, context in try await signedIn(request, context) { try await dashboard($0) } }),
+    var routes: [Route] {
+        let core: [Route] = [
+            (.get, "/console", page { _, _, session in try await dashboard(session) }),
             (.get, "/console/login", { request, context in try await loginForm(request, context) }),
             (.post, "/console/login", { request, context in try await login(request, context) }),
             (.post, "/console/logout", { request, context in try await logout(request, context) }),
             (.get, "/console/assets/console.css", { _, _ in ConsolePages.asset(ConsolePages.stylesheet, type: "text/css; charset=utf-8") }),
+            (.get, "/console/assets/console.js", { _, _ in ConsolePages.asset(ConsolePages.script, type: "text/javascript; charset=utf-8") }),
             (.get, "/console/assets/icon.svg", { _, _ in ConsolePages.asset(ConsolePages.icon, type: "image/svg+xml") }),
         ]
+        return core + standardRoutes + submissionRoutes + projectRoutes + organizationRoutes + auditRoutes
     }
+
+    /// The method and path of every console route, to tell 405 from 404 under `/console`.
+    var table: RouteTable { RouteTable(routes.map { ($0.method, $0.path) }) }
 
     /// The request's session, or nil when it has no cookie or the cookie names no live console
     /// session of an active user.
     func session(_ request: Request) async throws -> ConsoleSession? {
         guard let token = ConsoleSession.cookie(in: request) else { return nil }
         guard case .caller(let caller) = try await authentication.caller(presenting: token, kinds: [.console]) else { return nil }
-        return ConsoleSession(token: token, caller: caller)
+        let names = try await env.store.read(as: caller) { try await $0.userNames([caller.userID]) }
+        return ConsoleSession(token: token, caller: caller, name: names[caller.userID] ?? "")
     }
 
-    /// Runs `page` for a signed-in caller; anyone else is sent to the login form.
-    func signedIn(
-        _ request: Request, _ context: AppRequestContext, _ page: (ConsoleSession) async throws -> Response
-    ) async throws -> Response {
-        guard let session = try await session(request) else { return ConsolePages.redirect(to: "/console/login") }
-        return try await page(session)
+    /// A page for a signed-in caller; anyone else is sent to the login form. A `Problem` the
+    /// page throws (403, 404, 409, 422) is answered as a page that says it.
+    func page(_ body: @escaping @Sendable (Request, AppRequestContext, ConsoleSession) async throws -> Response) -> Handler {
+        { request, context in
+            guard let session = try await session(request) else { return ConsolePages.redirect(to: "/console/login") }
+            do {
+                return try await body(request, context, session)
+            } catch let problem as Problem {
+                return pages.problem(problem, session: session, back: Self.referringPage(request))
+            }
+        }
     }
 
     /// A state-changing form of a signed-in caller: its body is read (bounded) only once the
-    /// session is known, and refused with 403 unless it carries the session's CSRF token.
-    func signedInForm(
-        _ request: Request, _ context: AppRequestContext, _ action: (ConsoleSession, ConsoleForm) async throws -> Response
-    ) async throws -> Response {
-        guard let session = try await session(request) else { return ConsolePages.redirect(to: "/console/login") }
-        let form: ConsoleForm
-        do {
-            form = try await ConsoleForm.read(request)
-        } catch let refusal as ConsoleForm.Refusal {
-            return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: session)
+    /// session is known and `admits` its caller (403 otherwise), and refused with 403 unless it
+    /// carries the session's CSRF token.
+    func form(
+        admits: @escaping @Sendable (Caller) -> Access = { _ in .allowed },
+        _ body: @escaping @Sendable (Request, AppRequestContext, ConsoleSession, ConsoleForm) async throws -> Response
+    ) -> Handler {
+        page { request, context, session in
+            try check(admits(session.caller), "the page")
+            let form: ConsoleForm
+            do {
+                form = try await ConsoleForm.read(request)
+            } catch let refusal as ConsoleForm.Refusal {
+                return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: session)
+            }
+            guard session.accepts(csrf: form["_csrf"]) else {
+                return pages.message(status: .forbidden, title: "This form has expired; reload the page and try again", session: session)
+            }
+            return try await body(request, context, session, form)
         }
-        guard session.accepts(csrf: form["_csrf"]) else {
-            return pages.message(status: .forbidden, title: "This form has expired; reload the page and try again", session: session)
-        }
-        return try await action(session, form)
     }
 
     // MARK: - pages
@@ -75,7 +93,7 @@ struct ConsoleRoutes: Sendable {
         }
         let form: ConsoleForm
         do {
-            form = try await ConsoleForm.read(request)
+            form = try await ConsoleForm.read(request, limit: ConsoleForm.loginMaxBytes)
         } catch let refusal as ConsoleForm.Refusal {
             return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: nil)
         }
@@ -105,18 +123,29 @@ struct ConsoleRoutes: Sendable {
     }
 
     func logout(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        try await signedInForm(request, context) { session, _ in
+        try await form { request, _, session, _ in
             _ = try await env.store.transaction(as: session.caller) { try await $0.revokeToken(id: session.caller.tokenID) }
             env.tokens.invalidateAll()
             var response = ConsolePages.redirect(to: "/console/login")
             response.headers[.setCookie] = ConsoleSession.clearCookie(secure: Self.isSecure(request))
             return response
-        }
+        }(request, context)
     }
 
     func dashboard(_ session: ConsoleSession) async throws -> Response {
-        let summary = try await env.store.read(as: session.caller) { tx in
-            try await tx.coalitionSummary(from: nil, to: nil, by: .quarter)
+        let caller = session.caller
+        let (summary, queues) = try await env.store.read(as: caller) { tx in
+            (try await tx.coalitionSummary(from: nil, to: nil, by: .quarter), caller.role.readsEverything ? try await tx.reviewQueues() : nil)
+        }
+        // What waits for this role: admins review standards and submissions, auditors verify.
+        var waiting: [DashboardPage.Queue] = []
+        if let queues, caller.role == .coalitionAdmin {
+            waiting = [
+                DashboardPage.Queue(label: "Standards in review", value: queues.standardsInReview, href: "/console/standards?status=in_review"),
+                DashboardPage.Queue(label: "Submissions to review", value: queues.submissionsToReview, href: "/console/submissions?status=submitted"),
+            ]
+        } else if let queues, caller.role == .auditor {
+            waiting = [DashboardPage.Queue(label: "Submissions to verify", value: queues.submissionsToVerify, href: "/console/submissions?status=approved")]
         }
         let counts = [
             DashboardPage.Count(label: "Members", value: summary.members),
@@ -126,7 +155,7 @@ struct ConsoleRoutes: Sendable {
             DashboardPage.Count(label: "Projects", value: summary.projects),
         ]
         let charts = BarChart.charts(summary.totals, by: .quarter).map { DashboardPage.Chart(title: $0.title, unit: $0.unit, svg: $0.svg) }
-        return pages.render("dashboard", DashboardPage(counts: counts, charts: charts), session: session, current: "/console")
+        return pages.render("dashboard", DashboardPage(waiting: waiting, counts: counts, charts: charts), session: session, current: "/console")
     }
 
     // MARK: - transport
@@ -135,6 +164,17 @@ struct ConsoleRoutes: Sendable {
     /// `X-Forwarded-Proto` (a client that sends it itself only makes its own cookie stricter).
     static func isSecure(_ request: Request) -> Bool {
         request.headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
+    /// The console page a request came from (its `Referer`, same origin only), as a path: a
+    /// refused form links back to it.
+    static func referringPage(_ request: Request) -> String? {
+        guard let referer = request.headers[.referer], let host = request.head.authority else { return nil }
+        for origin in ["http://\(host)", "https://\(host)"] where referer.hasPrefix(origin) {
+            let path = String(referer.dropFirst(origin.count))
+            return ConsolePages.isConsole(path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "") ? path : nil
+        }
+        return nil
     }
 
     static func isSameOrigin(_ origin: String, _ request: Request) -> Bool {

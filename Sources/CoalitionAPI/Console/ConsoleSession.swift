@@ -1,4 +1,5 @@
 import CoalitionDomain
+import CoalitionModels
 import Crypto
 import Foundation
 import HTTPTypes
@@ -12,6 +13,8 @@ struct ConsoleSession: Sendable {
 
     let token: String
     let caller: Caller
+    /// The user's display name, shown in the header.
+    let name: String
 
     /// HMAC-SHA256 of a fixed label under the session's secret: a page served to this session
     /// holds it; a page of another origin can neither read it nor the cookie it comes from.
@@ -53,9 +56,12 @@ struct ConsoleSession: Sendable {
     }
 }
 
-/// A console form: `application/x-www-form-urlencoded`, read up to a bound before it is parsed.
+/// A console form: `application/x-www-form-urlencoded`, read up to a bound before it is parsed
+/// (a standard's draft, up to 200,000 characters, is the largest field).
 struct ConsoleForm: Sendable {
-    static let maxBytes = 64 * 1024
+    static let maxBytes = 1 << 20
+    /// The login form is read before anyone is known: a few fields, a small bound.
+    static let loginMaxBytes = 16 * 1024
     static let maxFields = 200
 
     let fields: [(name: String, value: String)]
@@ -68,13 +74,13 @@ struct ConsoleForm: Sendable {
         case notAForm, tooLarge, tooManyFields, malformed
     }
 
-    static func read(_ request: Request) async throws -> ConsoleForm {
+    static func read(_ request: Request, limit: Int = maxBytes) async throws -> ConsoleForm {
         let type = (request.headers[.contentType] ?? "").lowercased()
         guard type.hasPrefix("application/x-www-form-urlencoded") else { throw Refusal.notAForm }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes { throw Refusal.tooLarge }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw Refusal.tooLarge }
         var bytes: [UInt8] = []
         for try await chunk in request.body {
-            guard bytes.count + chunk.readableBytes <= maxBytes else { throw Refusal.tooLarge }
+            guard bytes.count + chunk.readableBytes <= limit else { throw Refusal.tooLarge }
             bytes += chunk.readableBytesView
         }
         return try parse(bytes)
@@ -119,5 +125,67 @@ struct ConsoleForm: Sendable {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+/// A form's fields read as the API reads a JSON body: each field's reason collected, and one
+/// 422 problem naming all of them at `finish`. An empty field counts as absent.
+struct ConsoleFields {
+    let form: ConsoleForm
+    private(set) var errors: [Problem.FieldError] = []
+
+    init(_ form: ConsoleForm) {
+        self.form = form
+    }
+
+    mutating func fail(_ field: String, _ message: String) {
+        errors.append(.init(field: field, message: message))
+    }
+
+    mutating func string(_ key: String, required: Bool = false, check: (String) -> String? = { _ in nil }) -> String? {
+        guard let text = form[key], !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            if required { fail(key, "is required") }
+            return nil
+        }
+        if text.utf8.contains(0) {
+            fail(key, "must not contain the NUL character")
+            return nil
+        }
+        if let reason = check(text) {
+            fail(key, reason)
+            return nil
+        }
+        return text
+    }
+
+    mutating func integer(_ key: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let int = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(int) else {
+            fail(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return int
+    }
+
+    mutating func date(_ key: String, required: Bool = false) -> CalendarDate? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let date = CalendarDate(iso: text.trimmingCharacters(in: .whitespaces)) else {
+            fail(key, "must be a date as YYYY-MM-DD")
+            return nil
+        }
+        return date
+    }
+
+    mutating func enumeration<E: RawRepresentable<String> & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = false) -> E? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let value = E(rawValue: text) else {
+            fail(key, "must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    func finish() throws {
+        if !errors.isEmpty { throw Problems.invalid(errors) }
     }
 }

@@ -9,10 +9,13 @@ import Synchronization
 /// Turns every error into an RFC 9457 `application/problem+json` answer: Hummingbird's HTTP
 /// errors (404, 413, …), 405 for a known path with another method, `Problem`s thrown by routes,
 /// and anything unexpected as a 500 that names the request id but no SQL or stack trace.
-/// Also refuses a declared body over the limit before any route reads it.
+/// Also refuses a declared body over the limit before any route reads it. Under `/console`,
+/// the same problem is answered as an HTML page.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let routes: RouteTable
+    let console: RouteTable
+    let pages: ConsolePages
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -23,13 +26,25 @@ struct ProblemMiddleware: RouterMiddleware {
             }
             return try await next(request, context)
         } catch {
-            return try Self.response(for: error, request: request, context: context, routes: routes)
+            guard ConsolePages.isConsole(request.uri.path) else {
+                return try Self.response(for: error, request: request, context: context, routes: routes)
+            }
+            let (problem, headers) = Self.problem(for: error, request: request, context: context, routes: console)
+            var response = pages.problem(problem, session: nil)
+            for field in headers { response.headers.append(field) }
+            return response
         }
     }
 
     static let outageLog = RateLimitedLog(interval: .seconds(1))
 
     static func response(for error: any Error, request: Request, context: Context, routes: RouteTable) throws -> Response {
+        let (problem, headers) = problem(for: error, request: request, context: context, routes: routes)
+        return try problemResponse(problem, headers: headers)
+    }
+
+    /// The problem that answers `error`, and the headers that go with it (`Allow`, `Retry-After`).
+    static func problem(for error: any Error, request: Request, context: Context, routes: RouteTable) -> (Problem, HTTPFields) {
         var headers = HTTPFields()
         var problem: Problem
         switch error {
@@ -85,7 +100,7 @@ struct ProblemMiddleware: RouterMiddleware {
                 detail: "an unexpected error occurred; quote request id \(context.requestID) when reporting it")
         }
         problem.requestID = context.requestID
-        return try problemResponse(problem, headers: headers)
+        return (problem, headers)
     }
 }
 

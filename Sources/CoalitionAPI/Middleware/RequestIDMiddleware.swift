@@ -24,7 +24,11 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = request.headers[.requestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
         context.requestID = id
-        context.maxUploadSize = request.uri.path == BulkRoutes.path ? bulkMaxBytes : maxBodyBytes
+        context.maxUploadSize = switch request.uri.path {
+        case BulkRoutes.path: bulkMaxBytes
+        case ConsoleRoutes.uploadPath: ConsoleUpload.limit(file: ConsoleRoutes.uploadMaxBytes)
+        default: maxBodyBytes
+        }
         context.logger[metadataKey: "request_id"] = "\(id)"
         if !trustedProxies.isEmpty {
             context.clientAddress = trustedProxies.client(peer: context.clientAddress, forwardedFor: request.headers[values: .xForwardedFor])

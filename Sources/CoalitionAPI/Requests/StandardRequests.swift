@@ -40,6 +40,15 @@ struct StandardDraft {
         let note = body.string("change_note") { Validate.length($0, Limits.changeNote) } ?? ""
         return StandardDraft(body: try body.finish(text), changeNote: note)
     }
+
+    /// The same draft from a console form.
+    static func read(_ form: ConsoleForm) throws -> StandardDraft {
+        var fields = ConsoleFields(form)
+        let text = fields.string("body", required: true) { Validate.length($0, Limits.standardBody) }
+        let note = fields.string("change_note") { Validate.length($0, Limits.changeNote) } ?? ""
+        try fields.finish()
+        return StandardDraft(body: text!, changeNote: note)
+    }
 }
 
 /// `POST /v1/standards/{id}/adoptions`: `{version_number, adopted_on, evidence_url?}`.
@@ -55,6 +64,16 @@ struct NewAdoption {
         let evidence = body.string("evidence_url", check: Validate.url)
         let (v, a) = try body.finish(version, adoptedOn)
         return NewAdoption(version: v, adoptedOn: a, evidenceURL: evidence)
+    }
+
+    /// The same declaration from a console form.
+    static func read(_ form: ConsoleForm) throws -> NewAdoption {
+        var fields = ConsoleFields(form)
+        let version = fields.integer("version_number", required: true, range: 1...1_000_000)
+        let adoptedOn = fields.date("adopted_on", required: true)
+        let evidence = fields.string("evidence_url", check: Validate.url)
+        try fields.finish()
+        return NewAdoption(version: version!, adoptedOn: adoptedOn!, evidenceURL: evidence)
     }
 }
 

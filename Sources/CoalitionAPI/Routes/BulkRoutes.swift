@@ -22,14 +22,11 @@ struct BulkRoutes {
 
     func upload(_ request: Request, _ context: CallerContext) async throws -> Response {
         let caller = context.caller
-        guard caller.role.editsForOrganization else { throw Problems.forbidden("only member admins and editors submit progress") }
+        let organization = try await Self.uploader(caller, store: env.store)
         let options = try BulkOptions(request)
         guard let format = BulkFormat(contentType: request.headers[.contentType] ?? "") else {
             throw Problem(status: 415, title: "Unsupported Media Type", detail: "send text/csv or application/x-ndjson")
         }
-        guard let organization = try await env.store.transaction(as: caller, { try await $0.organization(id: caller.organizationID) }),
-            organization.kind == .member
-        else { throw Problems.forbidden("only member organizations report progress") }
 
         var batch = BulkBatch(
             plan: BulkPlan(organizationSlug: organization.slug, today: .today(), options: options), format: format,
@@ -42,15 +39,22 @@ struct BulkRoutes {
         }
         try await batch.finish()
 
-        let (plan, staging) = (batch.plan, batch.staging)
-        let (response, kept) = try await env.store.settledTransaction(as: caller) { tx -> Settlement<(Response, Bool)> in
-            let stored = plan.storesAnything ? try await tx.storeBulk(staging, caller: caller) : nil
-            let (report, keep) = plan.settle(stored)
+        let (response, kept) = try await batch.settle(in: env.store, as: caller) { report, tx, keep in
             let response = try jsonResponse(report)
-            return keep ? .commit((try await IdempotentAnswer.record(response, in: tx), true)) : .rollback((response, false))
+            return keep ? try await IdempotentAnswer.record(response, in: tx) : response
         }
         if kept { IdempotentAnswer.pending?.commit() }
         return response
+    }
+
+    /// Who may upload for their organization (403 otherwise), before a byte of the file is read:
+    /// a member admin or editor of a member organization. Returns the organization.
+    static func uploader(_ caller: Caller, store: Store) async throws -> Organization {
+        guard caller.role.editsForOrganization else { throw Problems.forbidden("only member admins and editors submit progress") }
+        guard let organization = try await store.transaction(as: caller, { try await $0.organization(id: caller.organizationID) }),
+            organization.kind == .member
+        else { throw Problems.forbidden("only member organizations report progress") }
+        return organization
     }
 }
 
@@ -78,6 +82,21 @@ struct BulkBatch {
         var completed: [BulkRecord] = []
         chunk.withUnsafeReadableBytes { splitter.feed($0) { completed.append($0) } }
         for record in completed { try await take(record) }
+    }
+
+    /// Stores what the plan kept, in one transaction, and answers with its report: `answer`
+    /// runs inside the transaction with the report and whether it commits (a dry run, or an
+    /// atomic batch with a rejected row, rolls back). Returns the answer and that flag.
+    func settle<Answer>(
+        in store: Store, as caller: Caller, _ answer: (BulkReport, StoreTransaction, Bool) async throws -> Answer
+    ) async throws -> (Answer, Bool) {
+        let (plan, staging) = (plan, staging)
+        return try await store.settledTransaction(as: caller) { tx -> Settlement<(Answer, Bool)> in
+            let stored = plan.storesAnything ? try await tx.storeBulk(staging, caller: caller) : nil
+            let (report, keep) = plan.settle(stored)
+            let answered = try await answer(report, tx, keep)
+            return keep ? .commit((answered, true)) : .rollback((answered, false))
+        }
     }
 
     mutating func finish() async throws {

@@ -94,11 +94,14 @@ struct StandardRoutes {
         try await apply(action, to: try await authorize(context, action), as: context.caller, body)
     }
 
-    /// The standard named by `{id}`, if the caller sees it (404) and may take `action` on it
-    /// (403): asked before a body is read.
     func authorize(_ context: CallerContext, _ action: StandardAction) async throws -> Standard {
-        let caller = context.caller
-        let seen = try await visible(caller, id: try context.uuid("id", what: "the standard"))
+        try await authorize(context.caller, id: try context.uuid("id", what: "the standard"), action)
+    }
+
+    /// The standard, if the caller sees it (404) and may take `action` on it (403): asked
+    /// before a body is read.
+    func authorize(_ caller: Caller, id: UUID, _ action: StandardAction) async throws -> Standard {
+        let seen = try await visible(caller, id: id)
         switch action {
         case .newVersion, .submit: try check(Policy.editStandard(caller, isIssuer: seen.issuers.contains(caller.organizationID)), "the standard")
         case .review, .publish, .withdraw: try check(Policy.governStandard(caller), "the standard")
@@ -106,20 +109,27 @@ struct StandardRoutes {
         return seen
     }
 
-    /// Runs `body` with the standard locked, if its state allows `action` (409 otherwise), and
-    /// answers the standard as it is then.
+    /// `applied`, answered as JSON.
     func apply(
         _ action: StandardAction, to seen: Standard, as caller: Caller, status: HTTPResponse.Status = .ok,
         _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
     ) async throws -> Response {
-        let quorum = env.settings.approvalQuorum
-        return try await env.store.answering(as: caller) { tx in
-            guard let s = try await tx.lockStandard(id: seen.id) else { throw Problems.notFound("the standard") }
-            guard s.state.allowedActions.contains(action) else { throw Problems.illegalTransition(s.state.refusal(action)) }
-            try await body(tx, s, caller)
-            guard let standard = try await tx.standard(id: s.id, quorum: quorum) else { throw Problems.notFound("the standard") }
-            return try jsonResponse(standard, status: status)
+        try await env.store.answering(as: caller) { tx in
+            try jsonResponse(try await applied(action, to: seen, in: tx, as: caller, body), status: status)
         }
+    }
+
+    /// Runs `body` with the standard locked, if its state allows `action` (409 otherwise), and
+    /// returns the standard as it is then.
+    func applied(
+        _ action: StandardAction, to seen: Standard, in tx: StoreTransaction, as caller: Caller,
+        _ body: @Sendable (StoreTransaction, LockedStandard, Caller) async throws -> Void
+    ) async throws -> Standard {
+        guard let s = try await tx.lockStandard(id: seen.id) else { throw Problems.notFound("the standard") }
+        guard s.state.allowedActions.contains(action) else { throw Problems.illegalTransition(s.state.refusal(action)) }
+        try await body(tx, s, caller)
+        guard let standard = try await tx.standard(id: s.id, quorum: env.settings.approvalQuorum) else { throw Problems.notFound("the standard") }
+        return standard
     }
 
     func adopt(_ request: Request, _ context: CallerContext) async throws -> Response {
@@ -128,17 +138,23 @@ struct StandardRoutes {
         try check(Policy.adopt(caller), "the standard")
         let new = try await NewAdoption.read(request, limit: context.bodyLimit)
         return try await env.store.answering(as: caller) { tx in
-            let status = try await tx.versionStatus(standard: standard.id, number: new.version)
-            guard status == .published else {
-                throw Problems.invalid(
-                    "version_number",
-                    "version \(new.version) of \(standard.code) is \(status?.rawValue ?? "not a version of it"); only the published version can be adopted")
-            }
-            guard let adoption = try await tx.adopt(standard: standard.id, version: new.version, adoptedOn: new.adoptedOn, evidenceURL: new.evidenceURL, caller: caller) else {
-                throw Problem(status: 409, title: "Conflict", detail: "your organization adopted version \(new.version) of \(standard.code) already",
-                              type: Problems.conflictType)
-            }
-            return try jsonResponse(adoption, status: .created)
+            try jsonResponse(try await adopted(new, of: standard, in: tx, as: caller), status: .created)
         }
+    }
+
+    /// The caller's organization adopts the published version `new` names (422 for another
+    /// version, 409 if it adopted it already).
+    func adopted(_ new: NewAdoption, of standard: Standard, in tx: StoreTransaction, as caller: Caller) async throws -> Adoption {
+        let status = try await tx.versionStatus(standard: standard.id, number: new.version)
+        guard status == .published else {
+            throw Problems.invalid(
+                "version_number",
+                "version \(new.version) of \(standard.code) is \(status?.rawValue ?? "not a version of it"); only the published version can be adopted")
+        }
+        guard let adoption = try await tx.adopt(standard: standard.id, version: new.version, adoptedOn: new.adoptedOn, evidenceURL: new.evidenceURL, caller: caller) else {
+            throw Problem(status: 409, title: "Conflict", detail: "your organization adopted version \(new.version) of \(standard.code) already",
+                          type: Problems.conflictType)
+        }
+        return adoption
     }
 }

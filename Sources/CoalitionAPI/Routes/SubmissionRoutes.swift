@@ -41,16 +41,22 @@ struct SubmissionRoutes {
         // Two flights: BEGIN, the caller and everything the rules need; then the insert with its
         // audit entry and the COMMIT.
         return try await env.store.answering(as: caller) { tx in
-            guard let target = try await tx.submissionContext(milestone: milestoneID, organization: caller.organizationID) else {
-                throw Problems.notFound("the milestone")
-            }
-            guard let kind = target.organizationKind else { throw Problems.notFound("your organization") }
-            try check(Policy.submit(caller, participates: target.participates, organizationKind: kind), "the milestone")
-            let milestone = target.milestone
-            switch SubmissionRules.validate(draft, metricUnit: milestone.unit, aggregation: target.aggregation, today: .today()) {
-            case .failure(let invalid): throw Problems.invalid(invalid.errors)
-            case .success(let valid): return try Self.answer(try await tx.submit(valid, milestone: milestone, caller: caller, final: true))
-            }
+            try Self.answer(try await submitted(draft, milestone: milestoneID, in: tx, as: caller))
+        }
+    }
+
+    /// The caller's organization's submission of `draft` to the milestone, judged by
+    /// `SubmissionRules` (422 naming each field), for a milestone it may submit to (404, 403).
+    func submitted(_ draft: SubmissionDraft, milestone milestoneID: UUID, in tx: StoreTransaction, as caller: Caller) async throws -> SubmissionOutcome {
+        guard let target = try await tx.submissionContext(milestone: milestoneID, organization: caller.organizationID) else {
+            throw Problems.notFound("the milestone")
+        }
+        guard let kind = target.organizationKind else { throw Problems.notFound("your organization") }
+        try check(Policy.submit(caller, participates: target.participates, organizationKind: kind), "the milestone")
+        let milestone = target.milestone
+        switch SubmissionRules.validate(draft, metricUnit: milestone.unit, aggregation: target.aggregation, today: .today()) {
+        case .failure(let invalid): throw Problems.invalid(invalid.errors)
+        case .success(let valid): return try await tx.submit(valid, milestone: milestone, caller: caller, final: true)
         }
     }
 
@@ -80,19 +86,24 @@ struct SubmissionRoutes {
     }
 
     func act(_ context: CallerContext, _ action: SubmissionAction, comment: String?) async throws -> Response {
-        let caller = context.caller
         let id = try context.uuid("id", what: "the submission")
-        return try await env.store.answering(as: caller) { tx in
-            guard let visible = try await tx.submission(id: id) else { throw Problems.notFound("the submission") }
-            try check(Policy.act(caller, action, submitterOrganizationID: visible.organizationID), "the submission")
-            // Locked only once the caller may act: the lock needs the update policy to pass.
-            guard let current = try await tx.submission(id: id, forUpdate: true) else { throw Problems.notFound("the submission") }
-            let allowed = SubmissionAction.allowed(in: current.status)
-            guard allowed.contains(action) else {
-                throw Problems.illegalTransition(
-                    "the submission is \(current.status.rawValue); allowed actions: \(allowed.isEmpty ? "none" : allowed.map(\.rawValue).joined(separator: ", "))")
-            }
-            return try jsonResponse(try await tx.transition(id, action, comment: comment, caller: caller))
+        return try await env.store.answering(as: context.caller) { tx in
+            try jsonResponse(try await acted(id, action, comment: comment, in: tx, as: context.caller))
         }
+    }
+
+    /// `action` on the submission, if the caller sees it (404), may take the action (403) and
+    /// its status allows it (409).
+    func acted(_ id: UUID, _ action: SubmissionAction, comment: String?, in tx: StoreTransaction, as caller: Caller) async throws -> Submission {
+        guard let visible = try await tx.submission(id: id) else { throw Problems.notFound("the submission") }
+        try check(Policy.act(caller, action, submitterOrganizationID: visible.organizationID), "the submission")
+        // Locked only once the caller may act: the lock needs the update policy to pass.
+        guard let current = try await tx.submission(id: id, forUpdate: true) else { throw Problems.notFound("the submission") }
+        let allowed = SubmissionAction.allowed(in: current.status)
+        guard allowed.contains(action) else {
+            throw Problems.illegalTransition(
+                "the submission is \(current.status.rawValue); allowed actions: \(allowed.isEmpty ? "none" : allowed.map(\.rawValue).joined(separator: ", "))")
+        }
+        return try await tx.transition(id, action, comment: comment, caller: caller)
     }
 }

@@ -121,8 +121,9 @@ public enum CoalitionApplication {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestIDMiddleware(maxBodyBytes: settings.maxBodyBytes, bulkMaxBytes: settings.bulkMaxBytes, trustedProxies: settings.trustedProxies))
         router.add(middleware: AccessLogMiddleware())
-        router.add(middleware: ProblemMiddleware(routes: table))
         let authentication = TokenAuthentication(store: env.store, tokens: env.tokens)
+        let console = ConsoleRoutes(env: env, authentication: authentication, pages: .shared)
+        router.add(middleware: ProblemMiddleware(routes: table, console: console.table, pages: console.pages))
         router.add(middleware: AuthenticationMiddleware(authentication: authentication))
         let replays = IdempotentReplay(store: env.store)
         for endpoint in endpoints {
@@ -130,7 +131,7 @@ public enum CoalitionApplication {
                 try await endpoint.respond(to: request, context: context, replays: replays)
             }
         }
-        for (method, path, handler) in ConsoleRoutes(env: env, authentication: authentication, pages: .shared).routes {
+        for (method, path, handler) in console.routes {
             router.on(RouterPath(path), method: method, use: handler)
         }
         let readTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))

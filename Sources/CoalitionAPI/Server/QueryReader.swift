@@ -40,6 +40,15 @@ struct QueryReader {
         return id
     }
 
+    mutating func integer(_ name: String, range: ClosedRange<Int>) -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            fail(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
     mutating func date(_ name: String) -> CalendarDate? {
         guard let text = string(name) else { return nil }
         guard let date = CalendarDate(iso: text) else {

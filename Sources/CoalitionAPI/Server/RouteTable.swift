@@ -96,6 +96,12 @@ public struct RouteTable: Sendable {
         patterns = endpoints.map { ($0.method, $0.path.split(separator: "/")) }
     }
 
+    /// Routes outside the API (the console's pages): their methods and paths only.
+    init(_ routes: [(HTTPRequest.Method, String)]) {
+        entries = []
+        patterns = routes.map { ($0.0, $0.1.split(separator: "/")) }
+    }
+
     /// Methods that some route accepts on `path`, or nil when no route has that path.
     func methods(forPath path: String) -> [HTTPRequest.Method]? {
         let segments = path.split(separator: "/")

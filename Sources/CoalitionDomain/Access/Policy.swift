@@ -156,6 +156,12 @@ extension Policy {
             ? .allowed : .forbidden("only member admins and editors submit progress")
     }
 
+    /// The queue of submissions across organizations that waits for a decision: the roles that
+    /// decide (coalition admins review, auditors verify).
+    public static func reviewQueue(_ caller: Caller) -> Access {
+        caller.role.readsEverything ? .allowed : .forbidden("only coalition admins and auditors use the review queue")
+    }
+
     /// An action on a submission the caller can see.
     public static func act(_ caller: Caller, _ action: SubmissionAction, submitterOrganizationID: UUID) -> Access {
         if let denied = writable(caller) { return denied }

@@ -1,0 +1,67 @@
+import CoalitionModels
+import Foundation
+import PQ
+
+/// What waits for a coalition admin or an auditor: the console's dashboard counts.
+public struct ReviewQueues: Sendable, Equatable {
+    public var standardsInReview: Int
+    public var submissionsToReview: Int
+    public var submissionsToVerify: Int
+}
+
+extension StoreTransaction {
+    /// The queues as the caller's row-level security lets it count them.
+    public func reviewQueues() async throws -> ReviewQueues {
+        let row = try await query("""
+            SELECT (SELECT count(*) FROM standards WHERE status = 'in_review') AS standards,
+                   (SELECT count(*) FROM submissions WHERE status = 'submitted') AS to_review,
+                   (SELECT count(*) FROM submissions WHERE status = 'approved') AS to_verify
+            """).first
+        return ReviewQueues(
+            standardsInReview: Int(try row?.decode("standards", as: Int64.self) ?? 0),
+            submissionsToReview: Int(try row?.decode("to_review", as: Int64.self) ?? 0),
+            submissionsToVerify: Int(try row?.decode("to_verify", as: Int64.self) ?? 0))
+    }
+
+    /// Audit entries newest first, before the entry `before` (a page's cursor), optionally of
+    /// one entity type and one action.
+    public func auditEntries(before: Int64?, entity: String?, action: String?, limit: Int) async throws -> [AuditEntry] {
+        try await query("""
+            SELECT id, seq, at, actor_user_id, actor_organization_id, action, entity, entity_id, data, prev_hash, hash
+            FROM audit_log
+            WHERE (\(before)::bigint IS NULL OR id < \(before)) AND (\(entity)::text IS NULL OR entity = \(entity))
+              AND (\(action)::text IS NULL OR action = \(action))
+            ORDER BY id DESC LIMIT \(limit)
+            """).map(AuditEntry.init(row:))
+    }
+
+    /// The entity types and actions the log holds, for the console's filters.
+    public func auditVocabulary() async throws -> (entities: [String], actions: [String]) {
+        let rows = try await query("SELECT DISTINCT entity, action FROM audit_log ORDER BY entity, action")
+        var entities: [String] = []
+        var actions = Set<String>()
+        for row in rows {
+            let entity: String = try row.decode("entity")
+            if entities.last != entity { entities.append(entity) }
+            actions.insert(try row.decode("action"))
+        }
+        return (entities, actions.sorted())
+    }
+
+    /// Names of the organizations the caller may see (a member sees its own).
+    public func organizationNames() async throws -> [UUID: String] {
+        var names: [UUID: String] = [:]
+        for row in try await query("SELECT id, name FROM organizations") { names[try row.decode("id")] = try row.decode("name") }
+        return names
+    }
+
+    /// Display names of the users named, as far as the caller may see them.
+    public func userNames(_ ids: [UUID]) async throws -> [UUID: String] {
+        guard !ids.isEmpty else { return [:] }
+        var names: [UUID: String] = [:]
+        for row in try await query("SELECT id, display_name FROM users WHERE id = ANY(\(ids))") {
+            names[try row.decode("id")] = try row.decode("display_name")
+        }
+        return names
+    }
+}
