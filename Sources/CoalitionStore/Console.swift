@@ -37,7 +37,17 @@ extension StoreTransaction {
 
     /// The entity types and actions the log holds, for the console's filters.
     public func auditVocabulary() async throws -> (entities: [String], actions: [String]) {
-        let rows = try await query("SELECT DISTINCT entity, action FROM audit_log ORDER BY entity, action")
+        // A skip scan over audit_log_entity_action: one probe per distinct pair.
+        let rows = try await query("""
+            WITH RECURSIVE pairs AS (
+                (SELECT entity, action FROM audit_log ORDER BY entity, action LIMIT 1)
+                UNION ALL
+                SELECT next.entity, next.action FROM pairs CROSS JOIN LATERAL (
+                    SELECT a.entity, a.action FROM audit_log a WHERE (a.entity, a.action) > (pairs.entity, pairs.action)
+                    ORDER BY a.entity, a.action LIMIT 1) next
+            )
+            SELECT entity, action FROM pairs
+            """)
         var entities: [String] = []
         var actions = Set<String>()
         for row in rows {

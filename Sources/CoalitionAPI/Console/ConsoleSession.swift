@@ -147,11 +147,7 @@ struct ConsoleFields {
             if required { fail(key, "is required") }
             return nil
         }
-        if text.utf8.contains(0) {
-            fail(key, "must not contain the NUL character")
-            return nil
-        }
-        if let reason = check(text) {
+        if let reason = JSONBody.reason(text, check) {
             fail(key, reason)
             return nil
         }

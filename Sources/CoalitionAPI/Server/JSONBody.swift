@@ -52,16 +52,17 @@ struct JSONBody {
             fail(key, "must be a string")
             return nil
         }
-        // PostgreSQL's text cannot hold U+0000, and no field of the API needs it.
-        if text.utf8.contains(0) {
-            fail(key, "must not contain the NUL character")
-            return nil
-        }
-        if let reason = check(text) {
+        if let reason = Self.reason(text, check) {
             fail(key, reason)
             return nil
         }
         return text
+    }
+
+    /// Why a text field's value is refused, or nil. PostgreSQL's text cannot hold U+0000, and no
+    /// field of the API or the console needs it; then the field's own `check`.
+    static func reason(_ text: String, _ check: (String) -> String?) -> String? {
+        text.utf8.contains(0) ? "must not contain the NUL character" : check(text)
     }
 
     mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = false) -> E?
