@@ -358,6 +358,16 @@ struct ConsolePageTests {
         let again = try await page(.POST, base + path + "/adoptions", cookie: editor,
                                    form: [("_csrf", editorForm), ("version_number", "1"), ("adopted_on", "2026-01-16")])
         #expect(again.status == 409)
+        // A long draft of non-ASCII text (1.1 MB as a form) is taken, as the API takes it.
+        let long = String(repeating: "é", count: 190_000)
+        let longSaved = try await page(.POST, base + path + "/versions", cookie: editor, form: [("_csrf", editorForm), ("body", long)])
+        #expect(longSaved.status == 303, "\(longSaved.status)")
+        let tooDifferent = try await page(.GET, base + path + "?from=1&to=2", cookie: editor)
+        #expect(tooDifferent.status == 200)
+        // An auditor may not review: refused before the form is read (no CSRF token needed to say so).
+        let auditor = try await signIn(base, "auditor@coalition.example", demoPassword)
+        let notTheirs = try await page(.POST, base + path + "/reviews", cookie: auditor, form: [("decision", "approve")])
+        #expect(notTheirs.status == 403 && notTheirs.text.contains("only coalition admins review"), "\(notTheirs.text)")
         // Another organization's editor sees no draft form; asking anyway is refused.
         let outsider = try await signIn(base, "editor@clearspring.example", demoPassword)
         let seen = try await page(.GET, base + path, cookie: outsider)
@@ -390,6 +400,11 @@ struct ConsolePageTests {
         ])
         #expect(invalid.status == 422)
         #expect(invalid.text.contains("<strong>period_end</strong>") && invalid.text.contains("<strong>value</strong>"))
+        let nul = try await page(.POST, base + "/console/organization/submissions", cookie: editor, form: [
+            ("_csrf", form), ("milestone", String(milestone)), ("period_start", first), ("period_end", today.description), ("value", "41.5"),
+            ("unit", "t"), ("notes", "a\u{0}b"),
+        ])
+        #expect(nul.status == 422 && nul.text.contains("<strong>notes</strong>: must not contain the NUL character"), "\(nul.status)")
 
         // A CSV with one good row and one bad one: the good one is stored, the bad one shown.
         let csv = "project,milestone,period_start,period_end,value,unit\n"
@@ -500,15 +515,32 @@ struct ConsolePieceTests {
 
 @Suite("Console: line diff and uploads (pure)")
 struct ConsoleTextTests {
-    @Test func theLineDiffKeepsOrderAndNumbersBothSides() {
-        let diff = LineDiff(from: "a\nb\nc\nd", to: "a\nc\nd\ne")
+    @Test func theLineDiffKeepsOrderAndNumbersBothSides() throws {
+        let diff = try #require(LineDiff(from: "a\nb\nc\nd", to: "a\nc\nd\ne"))
         #expect(diff.lines.map(\.change) == [.kept, .removed, .kept, .kept, .added])
         #expect(diff.lines.map(\.text) == ["a", "b", "c", "d", "e"])
         #expect(diff.lines[1].oldNumber == 2 && diff.lines[1].newNumber == nil)
         #expect(diff.lines[4].oldNumber == nil && diff.lines[4].newNumber == 4)
         #expect(diff.added == 1 && diff.removed == 1)
-        #expect(LineDiff(from: "same", to: "same").lines.allSatisfy { $0.change == .kept })
-        #expect(LineDiff(from: "", to: "x").added == 1)
+        #expect(LineDiff(from: "same", to: "same")?.lines.allSatisfy { $0.change == .kept } == true)
+        #expect(LineDiff(from: "", to: "x")?.added == 1)
+        // A browser's CRLF is a line break like LF: a draft saved from a form compares line by line.
+        let crlf = try #require(LineDiff(from: "a\nb\nc", to: "a\r\nb\r\nC"))
+        #expect(crlf.lines.map(\.change) == [.kept, .kept, .removed, .added])
+    }
+
+    @Test func theLineDiffComparesOnlyWhatItCanBound() throws {
+        // The common beginning and end are kept without comparing: one changed line in a long text.
+        let long = (1...50_000).map { "line \($0)" }
+        var edited = long
+        edited[25_000] = "changed"
+        let one = try #require(LineDiff(from: long.joined(separator: "\n"), to: edited.joined(separator: "\n")))
+        #expect(one.added == 1 && one.removed == 1 && one.lines.count == 50_001)
+        #expect(one.lines.first { $0.change == .added }?.newNumber == 25_001)
+        // Two unrelated texts of many lines: refused, not compared in quadratic memory.
+        let other = (1...(LineDiff.maxChangedLines + 1)).map { "other \($0)" }
+        #expect(LineDiff(from: long.prefix(LineDiff.maxChangedLines + 1).joined(separator: "\n"), to: other.joined(separator: "\n")) == nil)
+        #expect(LineDiff(from: String(repeating: "x\n", count: 100_000), to: String(repeating: "y\n", count: 100_000)) == nil)
     }
 
     @Test func multipartBodiesParseAsBrowsersSendThemAndRefuseTheRest() throws {

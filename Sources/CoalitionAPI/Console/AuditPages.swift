@@ -23,8 +23,8 @@ extension ConsoleRoutes {
         let before = query.integer("before", range: 1...Int(Int64.max))
         let verify = query.flag("verify")
         try query.finish()
-        for (name, value) in [("entity", entity), ("action", action)] where (value?.count ?? 0) > 100 {
-            throw Problems.invalid(name, "must be at most 100 characters")
+        for (name, value) in [("entity", entity), ("action", action)] {
+            if let value, let reason = JSONBody.reason(value, { Validate.length($0, 1...100) }) { throw Problems.invalid(name, reason) }
         }
         let (entries, vocabulary, names, people) = try await env.store.read(as: caller) { tx in
             let entries = try await tx.auditEntries(before: before.map(Int64.init), entity: entity, action: action, limit: Self.auditPageSize)

@@ -56,27 +56,32 @@ struct ConsoleRoutes: Sendable {
         }
     }
 
-    /// A state-changing form of a signed-in caller: its body is read (bounded) only once the
-    /// session is known and `admits` its caller (403 otherwise), and refused with 403 unless it
-    /// carries the session's CSRF token.
+    /// A state-changing form of a signed-in caller that `admits` it (403 otherwise).
     func form(
         admits: @escaping @Sendable (Caller) -> Access = { _ in .allowed },
         _ body: @escaping @Sendable (Request, AppRequestContext, ConsoleSession, ConsoleForm) async throws -> Response
     ) -> Handler {
         page { request, context, session in
             try check(admits(session.caller), "the page")
-            let form: ConsoleForm
-            do {
-                form = try await ConsoleForm.read(request)
-            } catch let refusal as ConsoleForm.Refusal {
-                return pages.message(status: refusal == .tooLarge ? .contentTooLarge : .badRequest, title: "Not a form this page sends", session: session)
-            }
-            guard session.accepts(csrf: form["_csrf"]) else {
-                return pages.message(status: .forbidden, title: "This form has expired; reload the page and try again", session: session)
-            }
-            return try await body(request, context, session, form)
+            return try await body(request, context, session, try await readForm(request, session))
         }
     }
+
+    /// The form a caller posted, once who may post it has been asked: read up to `limit`, and
+    /// refused unless it is a form (400, 413) that carries the session's CSRF token (403).
+    func readForm(_ request: Request, _ session: ConsoleSession, limit: Int = ConsoleForm.maxBytes) async throws -> ConsoleForm {
+        let form: ConsoleForm
+        do {
+            form = try await ConsoleForm.read(request, limit: limit)
+        } catch let refusal as ConsoleForm.Refusal {
+            throw refusal == .tooLarge ? Problem.tooLarge(limit: limit) : Self.notAForm
+        }
+        guard session.accepts(csrf: form["_csrf"]) else { throw Self.expiredForm }
+        return form
+    }
+
+    static let notAForm = Problem(status: 400, title: "Bad Request", detail: "this is not a form this page sends")
+    static let expiredForm = Problems.forbidden("this form has expired (or came from another site); reload the page and try again")
 
     // MARK: - pages
 

@@ -60,9 +60,12 @@ struct ConsoleSession: Sendable {
 /// (a standard's draft, up to 200,000 characters, is the largest field).
 struct ConsoleForm: Sendable {
     static let maxBytes = 1 << 20
+    /// A standard's draft: 200,000 characters of up to three UTF-8 bytes, each percent-encoded.
+    static let draftMaxBytes = 2 << 20
     /// The login form is read before anyone is known: a few fields, a small bound.
     static let loginMaxBytes = 16 * 1024
-    static let maxFields = 200
+    /// The review queue's whole page selected, and the form's own fields.
+    static let maxFields = ConsoleRoutes.queueLimit + 50
 
     let fields: [(name: String, value: String)]
 

@@ -26,7 +26,7 @@ extension ConsoleRoutes {
             (.get, "/console/organization", page { request, _, session in
                 try await organization(session.caller.organizationID, session, current: "/console/organization", notice: Self.notice(request))
             }),
-            (.post, "/console/organization/submissions", form(admits: Self.reportsProgress) { _, _, session, form in
+            (.post, "/console/organization/submissions", form(admits: Policy.reportProgress) { _, _, session, form in
                 try await submit(form, session)
             }),
             (.post, Self.uploadPath, upload),
@@ -35,11 +35,6 @@ extension ConsoleRoutes {
 
     static func notice(_ request: Request) -> String? {
         request.uri.queryParameters.get("done").flatMap { notices[$0] }
-    }
-
-    /// Member admins and editors report their organization's progress.
-    @Sendable static func reportsProgress(_ caller: Caller) -> Access {
-        caller.role.editsForOrganization ? .allowed : .forbidden("only member admins and editors submit progress")
     }
 
     func organizations(_ session: ConsoleSession) async throws -> Response {
@@ -102,7 +97,7 @@ extension ConsoleRoutes {
                     OrganizationPage.Contribution(metric: $0.metric, year: String($0.period.year), total: $0.total, unit: $0.unit, submissions: $0.submissions)
                 },
                 own: own, submissions: submissions, submissionsLimited: submissions.count == Self.ownSubmissionsLimit,
-                milestones: milestones, reports: own && Self.reportsProgress(caller) == .allowed, upload: upload,
+                milestones: milestones, reports: own && Policy.reportProgress(caller) == .allowed, upload: upload,
                 uploadMaxMiB: Self.uploadMaxBytes >> 20, today: CalendarDate.today().description)
         }
         guard let found else { throw Problems.notFound("the organization") }
@@ -119,11 +114,12 @@ extension ConsoleRoutes {
             }
             return id
         }
-        try fields.finish()
+        // Read as text (an empty field as absent); `SubmissionRules` judges the values.
         let draft = SubmissionDraft(
-            periodStart: form["period_start"], periodEnd: form["period_end"], value: form["value"].map { $0.trimmingCharacters(in: .whitespaces) },
-            unit: form["unit"], notes: form["notes"].flatMap { $0.isEmpty ? nil : $0 }, evidenceURL: form["evidence_url"].flatMap { $0.isEmpty ? nil : $0 },
-            externalRef: form["external_ref"].flatMap { $0.isEmpty ? nil : $0 })
+            periodStart: fields.string("period_start"), periodEnd: fields.string("period_end"),
+            value: fields.string("value").map { $0.trimmingCharacters(in: .whitespaces) }, unit: fields.string("unit"),
+            notes: fields.string("notes"), evidenceURL: fields.string("evidence_url"), externalRef: fields.string("external_ref"))
+        try fields.finish()
         let outcome = try await env.store.transaction(as: session.caller) { tx in
             try await SubmissionRoutes(env: env).submitted(draft, milestone: milestone!, in: tx, as: session.caller)
         }
@@ -144,20 +140,18 @@ extension ConsoleRoutes {
     func upload(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         try await page { request, _, session in
             let caller = session.caller
-            try check(Self.reportsProgress(caller), "the page")
+            try check(Policy.reportProgress(caller), "the page")
             let uploader = try await BulkRoutes.uploader(caller, store: env.store)
             let parts: ConsoleUpload
             do {
                 parts = try await ConsoleUpload.read(request, limit: Self.uploadMaxBytes)
             } catch let refusal as ConsoleUpload.Refusal {
-                return pages.message(
-                    status: refusal == .tooLarge ? .contentTooLarge : .badRequest,
-                    title: refusal == .tooLarge ? "The file is larger than \(Self.uploadMaxBytes >> 20) MiB; upload it with the coalition CLI" : "Not a form this page sends",
-                    session: session)
+                guard refusal == .tooLarge else { throw Self.notAForm }
+                throw Problem(
+                    status: 413, title: "Content Too Large",
+                    detail: "the file is larger than \(Self.uploadMaxBytes >> 20) MiB; upload it with the coalition CLI, which streams it")
             }
-            guard session.accepts(csrf: parts.field("_csrf")) else {
-                return pages.message(status: .forbidden, title: "This form has expired; reload the page and try again", session: session)
-            }
+            guard session.accepts(csrf: parts.field("_csrf")) else { throw Self.expiredForm }
             guard let file = parts.file("file"), !file.isEmpty else { throw Problems.invalid("file", "choose a CSV file to upload") }
             var batch = BulkBatch(
                 plan: BulkPlan(organizationSlug: uploader.slug, today: .today(), options: BulkOptions()), format: .csv,

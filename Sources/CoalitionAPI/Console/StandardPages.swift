@@ -25,11 +25,11 @@ extension ConsoleRoutes {
                 let draft = try StandardDraft.read(form)
                 _ = try await tx.saveDraft(s, body: draft.body, changeNote: draft.changeNote, caller: caller)
             }),
-            (.post, "/console/standards/{id}/adoptions", form { _, context, session, form in
+            (.post, "/console/standards/{id}/adoptions", page { request, context, session in
                 let api = StandardRoutes(env: env)
                 let standard = try await api.visible(session.caller, id: try context.uuid("id", what: "the standard"))
                 try check(Policy.adopt(session.caller), "the standard")
-                let new = try NewAdoption.read(form)
+                let new = try NewAdoption.read(try await readForm(request, session))
                 try await env.store.transaction(as: session.caller) { tx in _ = try await api.adopted(new, of: standard, in: tx, as: session.caller) }
                 return ConsolePages.redirect(to: "\(Self.path(standard))?done=adopted")
             }),
@@ -38,16 +38,22 @@ extension ConsoleRoutes {
 
     static func path(_ standard: Standard) -> String { "/console/standards/\(standard.id.uuidString.lowercased())" }
 
-    /// A form that takes one lifecycle step: authorized before the form's fields are judged,
+    /// `/console/standards/{id}/versions`: the one console form that may carry a standard's text.
+    static func isDraftForm(_ path: String) -> Bool {
+        path.hasPrefix("/console/standards/") && path.hasSuffix("/versions") && path.split(separator: "/").count == 4
+    }
+
+    /// A form that takes one lifecycle step: authorized (404, 403) before its body is read,
     /// applied under the standard's lock, then back to its page saying what was done.
     func standardStep(
         _ action: StandardAction, done: String,
         _ body: @escaping @Sendable (ConsoleForm, ConsoleRoutes, StoreTransaction, LockedStandard, Caller) async throws -> Void
     ) -> Handler {
-        form { _, context, session, form in
+        page { request, context, session in
             let api = StandardRoutes(env: env)
             let caller = session.caller
             let seen = try await api.authorize(caller, id: try context.uuid("id", what: "the standard"), action)
+            let form = try await readForm(request, session, limit: action == .newVersion ? ConsoleForm.draftMaxBytes : ConsoleForm.maxBytes)
             let routes = self
             try await env.store.transaction(as: caller) { tx in
                 _ = try await api.applied(action, to: seen, in: tx, as: caller) { tx, s, caller in try await body(form, routes, tx, s, caller) }
@@ -98,17 +104,21 @@ extension ConsoleRoutes {
         let newer = to.flatMap { numbers.contains($0) ? $0 : nil } ?? numbers.last
         let older = from.flatMap { numbers.contains($0) ? $0 : nil } ?? numbers.dropLast().last
         var diff: StandardPage.Diff?
+        var tooDifferent: String?
         if let older, let newer, older != newer,
             let a = standard.versions.first(where: { $0.number == older })?.body, let b = standard.versions.first(where: { $0.number == newer })?.body
         {
-            let lines = LineDiff(from: a, to: b)
-            diff = StandardPage.Diff(
-                from: older, to: newer, added: lines.added, removed: lines.removed,
-                lines: lines.lines.map { line in
-                    StandardPage.DiffLine(
-                        change: line.change.rawValue, sign: line.change == .added ? "+" : line.change == .removed ? "−" : " ",
-                        old: line.oldNumber.map(String.init) ?? "", new: line.newNumber.map(String.init) ?? "", text: line.text)
-                })
+            if let lines = LineDiff(from: a, to: b) {
+                diff = StandardPage.Diff(
+                    from: older, to: newer, added: lines.added, removed: lines.removed,
+                    lines: lines.lines.map { line in
+                        StandardPage.DiffLine(
+                            change: line.change.rawValue, sign: line.change == .added ? "+" : line.change == .removed ? "−" : " ",
+                            old: line.oldNumber.map(String.init) ?? "", new: line.newNumber.map(String.init) ?? "", text: line.text)
+                    })
+            } else {
+                tooDifferent = "Versions \(older) and \(newer) differ in more than \(LineDiff.maxChangedLines) lines: too much to compare here."
+            }
         }
         let inReview = standard.versions.last { $0.status == .inReview }
         let ballot = inReview.map { version in
@@ -134,7 +144,7 @@ extension ConsoleRoutes {
             comparable: numbers.count > 1,
             fromOptions: numbers.map { ConsoleOption(value: String($0), label: "version \($0)", selected: $0 == older) },
             toOptions: numbers.map { ConsoleOption(value: String($0), label: "version \($0)", selected: $0 == newer) },
-            diff: diff, ballot: ballot,
+            diff: diff, tooDifferent: tooDifferent, ballot: ballot,
             canReview: may(.review, governs) && inReview != nil && !reviewed, reviewed: reviewed,
             canPublish: may(.publish, governs), canWithdraw: may(.withdraw, governs),
             draft: may(.newVersion, edits) ? StandardPage.Draft(body: draft?.body ?? standard.versions.last?.body ?? "", number: draft?.number) : nil,
@@ -214,6 +224,7 @@ struct StandardPage: ConsolePage {
     let comparable: Bool
     let fromOptions, toOptions: [ConsoleOption]
     let diff: Diff?
+    let tooDifferent: String?
     let ballot: Ballot?
     let canReview, reviewed, canPublish, canWithdraw: Bool
     let draft: Draft?

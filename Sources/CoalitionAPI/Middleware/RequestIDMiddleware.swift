@@ -24,9 +24,11 @@ struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = request.headers[.requestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
         context.requestID = id
-        context.maxUploadSize = switch request.uri.path {
+        let path = request.uri.path
+        context.maxUploadSize = switch path {
         case BulkRoutes.path: bulkMaxBytes
         case ConsoleRoutes.uploadPath: ConsoleUpload.limit(file: ConsoleRoutes.uploadMaxBytes)
+        case _ where ConsoleRoutes.isDraftForm(path): max(maxBodyBytes, ConsoleForm.draftMaxBytes)
         default: maxBodyBytes
         }
         context.logger[metadataKey: "request_id"] = "\(id)"

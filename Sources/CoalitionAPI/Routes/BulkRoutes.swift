@@ -22,11 +22,12 @@ struct BulkRoutes {
 
     func upload(_ request: Request, _ context: CallerContext) async throws -> Response {
         let caller = context.caller
-        let organization = try await Self.uploader(caller, store: env.store)
+        try Self.mayUpload(caller)
         let options = try BulkOptions(request)
         guard let format = BulkFormat(contentType: request.headers[.contentType] ?? "") else {
             throw Problem(status: 415, title: "Unsupported Media Type", detail: "send text/csv or application/x-ndjson")
         }
+        let organization = try await Self.uploader(caller, store: env.store)
 
         var batch = BulkBatch(
             plan: BulkPlan(organizationSlug: organization.slug, today: .today(), options: options), format: format,
@@ -47,10 +48,15 @@ struct BulkRoutes {
         return response
     }
 
+    /// Member admins and editors upload (403 otherwise); asked before anything else.
+    static func mayUpload(_ caller: Caller) throws {
+        try check(Policy.reportProgress(caller), "the organization")
+    }
+
     /// Who may upload for their organization (403 otherwise), before a byte of the file is read:
     /// a member admin or editor of a member organization. Returns the organization.
     static func uploader(_ caller: Caller, store: Store) async throws -> Organization {
-        guard caller.role.editsForOrganization else { throw Problems.forbidden("only member admins and editors submit progress") }
+        try mayUpload(caller)
         guard let organization = try await store.transaction(as: caller, { try await $0.organization(id: caller.organizationID) }),
             organization.kind == .member
         else { throw Problems.forbidden("only member organizations report progress") }

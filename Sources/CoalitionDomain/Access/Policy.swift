@@ -156,6 +156,12 @@ extension Policy {
             ? .allowed : .forbidden("only member admins and editors submit progress")
     }
 
+    /// Reporting progress for one's organization, asked before anything about the report:
+    /// member admins and editors.
+    public static func reportProgress(_ caller: Caller) -> Access {
+        caller.role.editsForOrganization ? .allowed : .forbidden("only member admins and editors submit progress")
+    }
+
     /// The queue of submissions across organizations that waits for a decision: the roles that
     /// decide (coalition admins review, auditors verify).
     public static func reviewQueue(_ caller: Caller) -> Access {
