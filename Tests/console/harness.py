@@ -489,6 +489,72 @@ def report_a11y(page, failures, rules):
               f"{len(found)} element(s):" + "".join(f"\n      {d}" for d in found[:A11Y_SHOWN]) + more)
 
 
+KEYBOARD_MARK_JS = """
+// Every element a keyboard user must reach: visible, enabled controls and links, one stop per
+// radio group (the others are reached with the arrow keys). Marked with data-kb, counted.
+const seenGroups = new Set();
+let n = 0;
+for (const el of document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')) {
+  el.removeAttribute('data-kb');
+  if (el.disabled || el.type === 'hidden' || el.getAttribute('tabindex') === '-1') continue;
+  const r = el.getBoundingClientRect();
+  const hiddenAway = el.matches('.skip');  // parked off screen until it has focus
+  if (!hiddenAway && (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden')) continue;
+  if (el.type === 'radio') { if (seenGroups.has(el.name)) continue; seenGroups.add(el.name); el.setAttribute('data-kb', 'radio:' + el.name); n++; continue; }
+  el.setAttribute('data-kb', String(n++));
+}
+document.activeElement && document.activeElement.blur();
+window.scrollTo(0, 0);
+return n;
+"""
+
+KEYBOARD_STEP_JS = """
+const el = document.activeElement;
+if (!el || el === document.body) return null;
+const st = getComputedStyle(el);
+const ring = (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0) || (st.boxShadow && st.boxShadow !== 'none');
+let mark = el.getAttribute('data-kb');
+if (el.type === 'radio') mark = 'radio:' + el.name;
+return {mark: mark, ring: !!ring, what: el.outerHTML.slice(0, 100)};
+"""
+
+
+def keyboard_walk(driver, max_steps=400):
+    """Tabs from the top of the page through it, a bounded walk. Returns (total, reached, missing,
+    unringed): the links and controls a keyboard user must reach, how many Tab reached, the ones
+    it did not reach, and the ones that showed no focus indicator (outline or box-shadow)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    total = driver.execute_script(KEYBOARD_MARK_JS)
+    reached, unringed, last = set(), [], None
+    # A date input holds a stop per part (month, day, year): up to three Tabs per element.
+    for _ in range(min(max_steps, total * 3 + 10)):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        step = driver.execute_script(KEYBOARD_STEP_JS)
+        if step is None:
+            break  # past the last stop: focus left the document
+        if step["mark"] is not None:
+            if step["mark"] == last:
+                continue  # the next part of the same control
+            if step["mark"] in reached:
+                break  # wrapped around
+            reached.add(step["mark"])
+            last = step["mark"]
+        if not step["ring"]:
+            unringed.append(step["what"])
+    missing = driver.execute_script(
+        "return [...document.querySelectorAll('[data-kb]')].filter(e => !arguments[0].includes(e.getAttribute('data-kb')))"
+        ".map(e => e.outerHTML.slice(0, 100))", sorted(reached))
+    driver.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    return total, len(reached), missing, unringed
+
+
+def check_keyboard(driver, name):
+    total, reached, missing, unringed = keyboard_walk(driver)
+    check(not missing, name, f"Tab reaches every link and control ({reached} of {total})", " | ".join(missing[:5]))
+    check(not unringed, name, "every element Tab reaches shows a focus indicator", " | ".join(unringed[:5]))
+
+
 def check_page(driver, name, *, expect_status=200, http=True, reload=True, dark=True, shots=True,
                timing=True, who=""):
     """Every generic check of the page the browser shows now, reported under `name`:
@@ -499,7 +565,8 @@ def check_page(driver, name, *, expect_status=200, http=True, reload=True, dark=
       - accessibility and contrast in the light scheme, contrast again in the dark one (reloading the
         page under the emulated scheme when reload is true; pass reload=False for a POST's answer);
       - screenshots <name>-1280.png and <name>-375.png (and <name>-dark-1280.png), once per name, and
-        with them, at 375 px: no horizontal scrolling and no text rendered under MIN_TEXT_PX;
+        with them, at 375 px: no horizontal scrolling and no text rendered under MIN_TEXT_PX; and a
+        keyboard walk (Tab reaches every link and control, each with a focus indicator);
       - its server time (30 GETs on one keep-alive connection), once per name (needs http)."""
     path = current_path(driver)
     cookie = session_cookie(driver)
@@ -526,6 +593,7 @@ def check_page(driver, name, *, expect_status=200, http=True, reload=True, dark=
         finally:
             color_scheme(driver, "")
     if shots and name not in _shots:
+        check_keyboard(driver, name)
         screenshot(driver, name)
         _shots.add(name)
     if http and timing:

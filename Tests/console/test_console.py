@@ -97,6 +97,29 @@ def checker_finds_defects(driver):
 
 # ---- logging in -----------------------------------------------------------------------------------------
 
+KEYBOARD_BAD_PAGE = """<!doctype html><html lang="en"><head><title>keys</title><style>
+:focus { outline: 3px solid blue; } .bare:focus { outline: none; }
+</style></head><body><h1>Keys</h1>
+<a href="#a">reached</a> <button class="bare">reached, no ring</button>
+<div inert><input aria-label="never reached"></div>
+<label><input type="radio" name="g" value="1"> one</label><label><input type="radio" name="g" value="2"> two</label>
+<input type="date" aria-label="a date"> <a href="#b">last</a>
+</body></html>"""
+
+
+@test
+def keyboard_checker_finds_defects(driver):
+    """The keyboard walk on a page made to fail: it finds the control Tab cannot reach and the one
+    without a focus indicator, and counts a radio group and a date input once each."""
+    page = "keyboard self-test"
+    driver.get("data:text/html;charset=utf-8," + urllib.parse.quote(KEYBOARD_BAD_PAGE))
+    total, reached, missing, unringed = harness.keyboard_walk(driver)
+    check_equal(total, 6, page, "links and controls to reach (one per radio group)")
+    check(len(missing) == 1 and "never reached" in missing[0], page, "the inert input is found unreached", str(missing))
+    check_equal(reached, 5, page, "the others are reached, the date input once")
+    check(len(unringed) == 1 and "bare" in unringed[0], page, "the button without a ring is found", str(unringed))
+
+
 @test
 def login_page(driver):
     """The login form as a visitor without a session sees it."""
