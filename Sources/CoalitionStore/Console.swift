@@ -2,8 +2,11 @@ import CoalitionModels
 import Foundation
 import PQ
 
-/// What waits for a coalition admin or an auditor: the console's dashboard counts.
+/// What waits for a coalition admin or an auditor: the console's dashboard counts, each counted
+/// only up to `countLimit + 1` (a queue of a million approved submissions is "more than 1,000",
+/// not a scan of a million rows on every dashboard view).
 public struct ReviewQueues: Sendable, Equatable {
+    public static let countLimit = 1000
     public var standardsInReview: Int
     public var submissionsToReview: Int
     public var submissionsToVerify: Int
@@ -12,10 +15,11 @@ public struct ReviewQueues: Sendable, Equatable {
 extension StoreTransaction {
     /// The queues as the caller's row-level security lets it count them.
     public func reviewQueues() async throws -> ReviewQueues {
+        let cap = ReviewQueues.countLimit + 1
         let row = try await query("""
-            SELECT (SELECT count(*) FROM standards WHERE status = 'in_review') AS standards,
-                   (SELECT count(*) FROM submissions WHERE status = 'submitted') AS to_review,
-                   (SELECT count(*) FROM submissions WHERE status = 'approved') AS to_verify
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM standards WHERE status = 'in_review' LIMIT \(cap)) s) AS standards,
+                   (SELECT count(*) FROM (SELECT 1 FROM submissions WHERE status = 'submitted' LIMIT \(cap)) s) AS to_review,
+                   (SELECT count(*) FROM (SELECT 1 FROM submissions WHERE status = 'approved' LIMIT \(cap)) s) AS to_verify
             """).first
         return ReviewQueues(
             standardsInReview: Int(try row?.decode("standards", as: Int64.self) ?? 0),

@@ -7,6 +7,8 @@ import NIOHTTP1
 import Testing
 
 @testable import CoalitionAPI
+import CoalitionStore
+import PQ
 
 /// The console's requests as a browser sends them: no redirect followed, the cookie kept by hand.
 private let browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
@@ -200,10 +202,14 @@ extension ConsoleTests {
 
 /// A server on a fresh database with the demo coalition loaded.
 private func demoServer() async throws -> ServerProcess {
+    try await demoDatabaseAndServer().server
+}
+
+private func demoDatabaseAndServer() async throws -> (db: TestDatabase, server: ServerProcess) {
     let db = try await TestDatabase.migrated()
     let seed = try await run("coalition-server", ["seed-demo"], environment: ["COALITION_OWNER_DATABASE_URL": try db.ownerURL, "COALITION_BCRYPT_COST": "4"])
     #expect(seed.0 == 0, "\(seed.2)")
-    return try await ServerProcess.start(database: db, environment: ["COALITION_BCRYPT_COST": "4"])
+    return (db, try await ServerProcess.start(database: db, environment: ["COALITION_BCRYPT_COST": "4"]))
 }
 
 private let demoPassword = "coalition-demo-2026"
@@ -307,6 +313,29 @@ struct ConsolePageTests {
         #expect(posted.status == 403)
         #expect(try await page(.GET, base + "/console/audit", cookie: editor).status == 403)
         #expect(try await page(.GET, base + "/console/organizations", cookie: editor).status == 403)
+        _ = try await server.stop()
+    }
+
+    @Test func theDashboardCountsAQueueOnlyUpToItsBound() async throws {
+        let (db, server) = try await demoDatabaseAndServer()
+        let base = server.baseURL
+        let auditor = try await signIn(base, "auditor@coalition.example", demoPassword)
+        let before = try await page(.GET, base + "/console", cookie: auditor)
+        let shown = try #require(before.text.components(separatedBy: #"<strong class="queue-value">"#).dropFirst().first?.prefix { $0 != "<" })
+        let approved = try #require(Int(shown), "the demo's approved submissions, counted exactly: \(shown)")
+        #expect(approved > 0 && approved <= ReviewQueues.countLimit)
+        // Enough approved submissions to pass the bound, written straight into the table.
+        let connection = try await Connection.connect(to: try db.superuserURL)
+        try await connection.executeScript("""
+            SET session_replication_role = replica;
+            INSERT INTO submissions (milestone_id, project_id, organization_id, period_start, period_end, value, unit, value_canonical,
+                                     status, submitted_by)
+            SELECT s.milestone_id, s.project_id, s.organization_id, date '2019-12-31' - g, date '2019-12-31' - g, 1, s.unit, 1,
+                   'approved', s.submitted_by
+            FROM (SELECT * FROM submissions LIMIT 1) s, generate_series(1, \(ReviewQueues.countLimit)) g;
+            """)
+        let after = try await page(.GET, base + "/console", cookie: auditor)
+        #expect(after.text.contains(#"Submissions to verify</span> <strong class="queue-value">\#(ReviewQueues.countLimit)+</strong>"#))
         _ = try await server.stop()
     }
 
@@ -470,6 +499,16 @@ struct ConsolePageTests {
         #expect(badQuery.status == 422 && badQuery.text.contains("<strong>status</strong>"))
         let notAStandard = try await page(.GET, base + "/console/standards/not-a-uuid", cookie: admin)
         #expect(notAStandard.status == 404)
+        // Every filter a page reads is judged, each bad one named in one 422 page.
+        for (path, field) in [
+            ("/console/submissions?project=x&status=lost", "project"), ("/console/submissions?status=lost", "status"),
+            ("/console/audit?before=abc", "before"), ("/console/audit?entity=%00", "entity"),
+            ("/console/audit?action=" + String(repeating: "a", count: 101), "action"), ("/console/standards/\(UUID())?from=0", "from"),
+        ] {
+            let refused = try await page(.GET, base + path, cookie: admin)
+            #expect(refused.status == 422, "\(path): \(refused.status)")
+            #expect(refused.text.contains("<strong>\(field)</strong>"), "\(path)")
+        }
         // The API keeps answering problem documents.
         #expect(try await http(.GET, base + "/v1/nothing-here").header("Content-Type") == "application/problem+json")
         _ = try await server.stop()
@@ -555,6 +594,16 @@ struct ConsoleTextTests {
         #expect(ConsoleUpload.boundary("application/x-www-form-urlencoded; boundary=x") == nil)
         #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array("--XyZ\r\nno end".utf8), boundary: "XyZ") }
         #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array("garbage".utf8), boundary: "XyZ") }
+        // A large hostile body of near-delimiters is refused, not searched byte by byte.
+        let hostile = Array("--B\r\n".utf8) + Array(repeating: UInt8(ascii: "\r"), count: 4 << 20)
+        #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(hostile, boundary: "B") }
+        let dashes = String(repeating: "-", count: 70)
+        let ofDashes = Array("--\(dashes)\r\n".utf8) + Array(repeating: UInt8(ascii: "-"), count: 4 << 20)
+        #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(ofDashes, boundary: dashes) }
+        #expect(ConsoleUpload.find(Array("aab".utf8), in: Array("aaaab".utf8), from: 0) == 2)
+        #expect(ConsoleUpload.find(Array("\r\n--B".utf8), in: Array("xx\r\n--B".utf8), from: 0) == 2)
+        #expect(ConsoleUpload.find(Array("\r\n--B".utf8), in: Array("xx\r\n--B".utf8), from: 3) == nil)
+        #expect(ConsoleUpload.find(Array("abc".utf8), in: Array("ab".utf8), from: 0) == nil)
         let many = (0...ConsoleUpload.maxParts).map { "--B\r\nContent-Disposition: form-data; name=\"f\($0)\"\r\n\r\nv\r\n" }.joined() + "--B--"
         #expect(throws: ConsoleUpload.Refusal.malformed) { try ConsoleUpload.parse(Array(many.utf8), boundary: "B") }
     }

@@ -205,7 +205,10 @@ function effectiveBackground(el) {
   return bg;
 }
 
-if (opts.contrast !== false) {
+// Every element a reader sees text in: its own text nodes, shown, not in a script or an SVG's
+// non-text parts.
+function textElements() {
+  const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
   for (let el = walker.currentNode; el; el = walker.nextNode()) {
     const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.nodeValue.trim());
@@ -213,6 +216,13 @@ if (opts.contrast !== false) {
     const tag = el.tagName.toLowerCase();
     if (["script", "style", "title", "noscript", "option"].includes(tag)) continue;
     if (el.closest("svg") && tag !== "text" && tag !== "tspan") continue;
+    found.push(el);
+  }
+  return found;
+}
+
+if (opts.contrast !== false) {
+  for (const el of textElements()) {
     const st = getComputedStyle(el);
     if (Number(st.opacity) === 0) continue;
     const inSvg = el.namespaceURI === "http://www.w3.org/2000/svg";
@@ -261,13 +271,7 @@ if (opts.contrast !== false) {
 // ---- rendered text size (run at a phone's width) -------------------------------------------------
 
 if (opts.minTextPx) {
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
-  for (let el = walker.currentNode; el; el = walker.nextNode()) {
-    const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.nodeValue.trim());
-    if (!hasText || !isSeen(el)) continue;
-    const tag = el.tagName.toLowerCase();
-    if (["script", "style", "title", "noscript", "option"].includes(tag)) continue;
-    if (el.closest("svg") && tag !== "text" && tag !== "tspan") continue;
+  for (const el of textElements()) {
     let size = parseFloat(getComputedStyle(el).fontSize);
     let how = "";
     if (el.ownerSVGElement) {

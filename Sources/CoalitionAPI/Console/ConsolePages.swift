@@ -182,7 +182,8 @@ struct DashboardPage: ConsolePage {
 
     struct Queue {
         let label: String
-        let value: Int
+        /// The count, or "1000+" past the count's bound.
+        let value: String
         let href: String
     }
 

@@ -144,13 +144,14 @@ struct ConsoleRoutes: Sendable {
         }
         // What waits for this role: admins review standards and submissions, auditors verify.
         var waiting: [DashboardPage.Queue] = []
+        let shown = { (count: Int) in count > ReviewQueues.countLimit ? "\(ReviewQueues.countLimit)+" : String(count) }
         if let queues, caller.role == .coalitionAdmin {
             waiting = [
-                DashboardPage.Queue(label: "Standards in review", value: queues.standardsInReview, href: "/console/standards?status=in_review"),
-                DashboardPage.Queue(label: "Submissions to review", value: queues.submissionsToReview, href: "/console/submissions?status=submitted"),
+                DashboardPage.Queue(label: "Standards in review", value: shown(queues.standardsInReview), href: "/console/standards?status=in_review"),
+                DashboardPage.Queue(label: "Submissions to review", value: shown(queues.submissionsToReview), href: "/console/submissions?status=submitted"),
             ]
         } else if let queues, caller.role == .auditor {
-            waiting = [DashboardPage.Queue(label: "Submissions to verify", value: queues.submissionsToVerify, href: "/console/submissions?status=approved")]
+            waiting = [DashboardPage.Queue(label: "Submissions to verify", value: shown(queues.submissionsToVerify), href: "/console/submissions?status=approved")]
         }
         let counts = [
             DashboardPage.Count(label: "Members", value: summary.members),

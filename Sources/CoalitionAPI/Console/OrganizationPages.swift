@@ -33,10 +33,6 @@ extension ConsoleRoutes {
         ]
     }
 
-    static func notice(_ request: Request) -> String? {
-        request.uri.queryParameters.get("done").flatMap { notices[$0] }
-    }
-
     func organizations(_ session: ConsoleSession) async throws -> Response {
         guard Policy.listsAllOrganizations(session.caller) else {
             throw Problems.forbidden("only coalition admins and auditors list every organization; your own is under My organization")
@@ -316,13 +312,26 @@ struct ConsoleUpload: Sendable {
         return nil
     }
 
+    /// The first index of `needle` in `haystack` at or after `start`, by Knuth–Morris–Pratt:
+    /// linear in the body whatever the client makes of it. (The boundary is the client's: a
+    /// byte-by-byte compare at each position costs the needle's length per byte of a body of
+    /// "-" under a boundary of dashes.)
     static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard needle.count <= haystack.count, start <= haystack.count - needle.count else { return nil }
-        var i = start
-        let first = needle[0]
-        while i <= haystack.count - needle.count {
-            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
+        let m = needle.count
+        guard m > 0, start >= 0, start <= haystack.count - m else { return nil }
+        // fallback[i]: the length of the longest proper prefix of needle[0...i] that is also its suffix.
+        var fallback = [Int](repeating: 0, count: m)
+        var k = 0
+        for i in 1..<m {
+            while k > 0, needle[i] != needle[k] { k = fallback[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            fallback[i] = k
+        }
+        var matched = 0
+        for i in start..<haystack.count {
+            while matched > 0, haystack[i] != needle[matched] { matched = fallback[matched - 1] }
+            if haystack[i] == needle[matched] { matched += 1 }
+            if matched == m { return i - m + 1 }
         }
         return nil
     }

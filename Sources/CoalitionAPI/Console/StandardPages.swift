@@ -87,7 +87,6 @@ extension ConsoleRoutes {
         var query = QueryReader(request)
         let from = query.integer("from", range: 1...1_000_000)
         let to = query.integer("to", range: 1...1_000_000)
-        let done = query.string("done")
         try query.finish()
         let standard = try await StandardRoutes(env: env).visible(caller, id: id)
         let (names, adoptions, reviewers) = try await env.store.read(as: caller) { tx in
@@ -156,7 +155,12 @@ extension ConsoleRoutes {
             },
             adoptable: Policy.adopt(caller) == .allowed && !alreadyAdopted ? standard.publishedVersion : nil,
             today: CalendarDate.today().description)
-        return pages.render("standard", page, session: session, current: "/console/standards", notice: done.flatMap { Self.notices[$0] })
+        return pages.render("standard", page, session: session, current: "/console/standards", notice: Self.notice(request))
+    }
+
+    /// What the form before this page did (`?done=`), as one of `notices`.
+    static func notice(_ request: Request) -> String? {
+        request.uri.queryParameters.get("done").flatMap { notices[$0] }
     }
 
     /// What a form did, said on the page it returns to (a fixed text per key: a link cannot

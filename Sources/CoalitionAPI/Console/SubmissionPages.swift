@@ -32,7 +32,6 @@ extension ConsoleRoutes {
         // What waits for this role unless the filter says otherwise ("all": every status).
         let statusText = query.string("status")
         if statusText != "all" { filter.status = query.enumeration("status", SubmissionStatus.self) ?? (statusText == nil ? Self.waiting(caller.role) : nil) }
-        let done = query.string("done")
         try query.finish()
 
         let (rows, projects, milestones, names) = try await env.store.read(as: caller) { tx in
@@ -62,7 +61,7 @@ extension ConsoleRoutes {
                     selectable: SubmissionAction.allowed(in: s.status).contains { actions.map(\.value).contains($0.rawValue) })
             },
             limited: rows.count == Self.queueLimit, limit: Self.queueLimit, actions: actions, canComment: caller.role == .coalitionAdmin)
-        return pages.render("submissions", page, session: session, current: "/console/submissions", notice: done.flatMap { Self.notices[$0] })
+        return pages.render("submissions", page, session: session, current: "/console/submissions", notice: Self.notice(request))
     }
 
     /// The status a role's queue shows first: what waits for its decision.
