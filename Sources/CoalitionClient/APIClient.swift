@@ -205,6 +205,21 @@ public final class APIClient: Sendable {
         return try decode(status: status, body: data)
     }
 
+    /// `POST /v1/footprints/bulk`: NDJSON, one PACT footprint draft a line; all or nothing.
+    /// `idempotencyKey`: a resend after a lost answer replays the first answer instead of storing
+    /// the footprints twice.
+    public func uploadFootprints(_ body: [UInt8], publish: Bool, idempotencyKey: String) async throws(ClientError) -> FootprintUpload {
+        var request = HTTPClientRequest(url: baseURL + "/v1/footprints/bulk" + Self.queryString([("publish", publish ? "true" : nil)]))
+        request.method = .POST
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let (status, data) = try await send(request)
+        return try decode(status: status, body: data)
+    }
+
     func send(_ request: HTTPClientRequest) async throws(ClientError) -> (Int, Data) {
         do {
             let response = try await http.execute(request, timeout: timeout)

@@ -1,3 +1,4 @@
+import Foundation
 import CoalitionModels
 
 /// Validated server settings, read from flags and the environment (SPEC §5). Pure: the caller
@@ -59,6 +60,17 @@ public struct ServerSettings: Sendable, Equatable {
     public var shutdownDelaySeconds = 0
     /// Proxies whose `X-Forwarded-For` names the client (login throttling, audit).
     public var trustedProxies = TrustedProxies.none
+    /// PEM certificate chain and key: when both are set the server speaks only HTTPS.
+    public var tlsCertificateFile = ""
+    public var tlsKeyFile = ""
+    /// Extra CA certificates (PEM) trusted for outbound calls, beside the system store.
+    public var outboundCAFile = ""
+    /// Outbound calls to hosts a client names may reach loopback and private addresses.
+    public var outboundAllowPrivate = false
+    /// The key (32 bytes) that seals PACT clients' callback secrets at rest; nil when unset.
+    public var secretsKey: [UInt8]?
+
+    public var servesTLS: Bool { !tlsCertificateFile.isEmpty }
 
     public init() {}
 
@@ -123,6 +135,20 @@ public struct ServerSettings: Sendable, Equatable {
         }
         if let v = env["COALITION_SHUTDOWN_DELAY_SECONDS"] { s.shutdownDelaySeconds = try integer(v, "COALITION_SHUTDOWN_DELAY_SECONDS", 0...300) }
         if let v = env["COALITION_LOGIN_WINDOW_SECONDS"] { s.loginWindowSeconds = try integer(v, "COALITION_LOGIN_WINDOW_SECONDS", 1...86400) }
+        s.tlsCertificateFile = env["COALITION_TLS_CERT_FILE"] ?? ""
+        s.tlsKeyFile = env["COALITION_TLS_KEY_FILE"] ?? ""
+        if s.tlsCertificateFile.isEmpty != s.tlsKeyFile.isEmpty {
+            throw Invalid(name: s.tlsKeyFile.isEmpty ? "COALITION_TLS_KEY_FILE" : "COALITION_TLS_CERT_FILE",
+                          reason: "COALITION_TLS_CERT_FILE and COALITION_TLS_KEY_FILE go together")
+        }
+        s.outboundCAFile = env["COALITION_OUTBOUND_CA_FILE"] ?? ""
+        if let v = env["COALITION_OUTBOUND_ALLOW_PRIVATE"] { s.outboundAllowPrivate = try boolean(v, "COALITION_OUTBOUND_ALLOW_PRIVATE") }
+        if let v = env["COALITION_SECRETS_KEY"], !v.isEmpty {
+            guard let key = Data(base64Encoded: v), key.count == 32 else {
+                throw Invalid(name: "COALITION_SECRETS_KEY", reason: "must be 32 bytes in base64 (openssl rand -base64 32)")
+            }
+            s.secretsKey = Array(key)
+        }
         return s
     }
 

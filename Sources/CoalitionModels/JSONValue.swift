@@ -50,7 +50,8 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    static func quoted(_ s: String) -> String {
+    /// `s` as a JSON string literal.
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -265,14 +265,58 @@ public struct CoalitionSummary: Codable, Sendable, Equatable {
 public struct OrganizationReport: Codable, Sendable, Equatable {
     public var organizationID: UUID
     public var totals: [MetricTotal]
+    /// The organization's published product footprints (PACT v3), oldest first, at most 100.
+    public var footprints: [ReportedFootprint]
 
     enum CodingKeys: String, CodingKey {
-        case totals
+        case totals, footprints
         case organizationID = "organization_id"
     }
 
-    public init(organizationID: UUID, totals: [MetricTotal]) {
+    public init(organizationID: UUID, totals: [MetricTotal], footprints: [ReportedFootprint] = []) {
         self.organizationID = organizationID
         self.totals = totals
+        self.footprints = footprints
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        organizationID = try c.decode(UUID.self, forKey: .organizationID)
+        totals = try c.decode([MetricTotal].self, forKey: .totals)
+        footprints = try c.decodeIfPresent([ReportedFootprint].self, forKey: .footprints) ?? []
+    }
+}
+
+/// A published product footprint as an organization's report lists it.
+public struct ReportedFootprint: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var productName: String
+    public var productIDs: [String]
+    public var declaredUnit: String
+    /// kg CO2e per declared unit, excluding biogenic uptake, as the exact decimal text.
+    public var pcfExcludingBiogenicUptake: String
+    public var status: String
+    public var standardID: UUID?
+
+    public init(
+        id: UUID, productName: String, productIDs: [String], declaredUnit: String, pcfExcludingBiogenicUptake: String, status: String,
+        standardID: UUID?
+    ) {
+        self.id = id
+        self.productName = productName
+        self.productIDs = productIDs
+        self.declaredUnit = declaredUnit
+        self.pcfExcludingBiogenicUptake = pcfExcludingBiogenicUptake
+        self.status = status
+        self.standardID = standardID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status
+        case productName = "product_name"
+        case productIDs = "product_ids"
+        case declaredUnit = "declared_unit"
+        case pcfExcludingBiogenicUptake = "pcf_excluding_biogenic_uptake"
+        case standardID = "standard_id"
     }
 }

@@ -14,7 +14,7 @@ public enum DemoCoalition {
     }
 
     public enum Outcome: Sendable {
-        case seeded(accounts: [Account], submissions: Int)
+        case seeded(accounts: [Account], submissions: Int, footprints: Int)
         case alreadyPresent(accounts: [Account])
     }
 
@@ -241,7 +241,8 @@ public enum DemoCoalition {
             _ = try await tx.acting(as: meadowgold).createStandard(
                 title: "Carbon data of chilled dairy goods in transit", category: .logistics, issuers: [orgs["meadowgold"]!, orgs["swiftroute"]!],
                 body: "# Carbon data of chilled dairy goods\n\nDraft: what a shipment record holds.", changeNote: "outline", caller: meadowgold)
-            return .seeded(accounts: accounts, submissions: count)
+            let footprints = try await seedFootprints(in: tx, organizations: orgs, user: admin.userID, standard: detergent)
+            return .seeded(accounts: accounts, submissions: count, footprints: footprints)
         }
     }
 

@@ -29,3 +29,4 @@ extension CalendarDate: PQArrayElement {
     public static var arrayType: PQType { .dateArray }
     public var pqArrayText: String { description }
 }
+extension FootprintState: PQTextEnum {}

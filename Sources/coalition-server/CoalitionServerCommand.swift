@@ -18,7 +18,7 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         commandName: "coalition-server",
         abstract: "The Coalition collaboration server.",
         version: CoalitionVersion.current,
-        subcommands: [Serve.self, Migrate.self, Bootstrap.self, SeedDemo.self, AuditVerify.self],
+        subcommands: [Serve.self, Migrate.self, Bootstrap.self, SeedDemo.self, AuditVerify.self, PACTClients.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -195,10 +195,19 @@ struct Serve: AsyncParsableCommand {
             let bound = settings
             let env = APIEnvironment(
                 store: Store(pool: database), passwords: PasswordHasher(cost: settings.bcryptCost), settings: settings, migrator: migrator)
-            let app = CoalitionApplication.build(env: env, registry: registry, logger: logger) { channel in
+            if settings.servesTLS {
+                do {
+                    try CoalitionApplication.checkTLS(settings)
+                } catch {
+                    await database.close()
+                    throw Failure("cannot use the TLS certificate or key (COALITION_TLS_CERT_FILE, COALITION_TLS_KEY_FILE): \(error)")
+                }
+            }
+            let app = try CoalitionApplication.build(env: env, registry: registry, logger: logger) { channel in
                 let port = channel.localAddress?.port ?? bound.port
                 // A stable line on stdout that scripts and tests wait for.
-                FileHandle.standardOutput.write(Data("coalition-server listening on http://\(bound.host):\(port)\n".utf8))
+                let scheme = bound.servesTLS ? "https" : "http"
+                FileHandle.standardOutput.write(Data("coalition-server listening on \(scheme)://\(bound.host):\(port)\n".utf8))
             }
             try await serve(app, settings: settings, draining: env.draining, logger: logger)
         }
@@ -373,13 +382,94 @@ struct SeedDemo: AsyncParsableCommand {
                 try await DemoCoalition.seed(owner: owner, passwordHash: hash, today: .today())
             }
             switch outcome {
-            case .seeded(let accounts, let submissions):
-                print("demo coalition loaded: 22 organizations, 3 projects, \(submissions) submissions, 3 standards")
+            case .seeded(let accounts, let submissions, let footprints):
+                print("demo coalition loaded: 22 organizations, 3 projects, \(submissions) submissions, 3 standards, \(footprints) published product footprints")
                 print("demo logins (password: \(password)):")
                 for a in accounts { print("  \(a.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(a.email)") }
+                // A data recipient for the PACT API, acting for the coalition (it sees every
+                // published footprint); its secret exists only in this output.
+                let client = try await withPool(settings.ownerDatabaseURL, settings, label: "seed", logger: logger) { owner in
+                    try await Store(pool: owner).transaction(as: nil) { tx in
+                        try await PACTClientRegistration.register(
+                            name: "Demo retailer (PACT client)", organizationID: nil, callbackClientID: nil, callbackClientSecret: nil,
+                            secretsKey: nil, createdBy: nil, in: tx)
+                    }
+                }
+                print("demo PACT client (POST /auth/token with HTTP Basic): client_id \(client.client.clientID) client_secret \(client.clientSecret)")
             case .alreadyPresent(let accounts):
                 print("demo data present; nothing changed. Demo logins (password as when it was loaded, default \(password)):")
                 for a in accounts { print("  \(a.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(a.email)") }
+            }
+        }
+    }
+}
+
+struct PACTClients: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pact-clients", abstract: "Manage PACT clients (data recipients of product footprints).",
+        subcommands: [Create.self, Disable.self])
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a PACT client and delete its access tokens; print it as JSON.")
+
+        @OptionGroup var options: ServerOptions
+        @Argument(help: "The client's client_id.") var clientID: String
+
+        func run() async throws {
+            try await runReportingFailures {
+                let settings = try options.settings()
+                let logger = makeLogger(settings, label: "coalition.pact-clients")
+                let disabled = try await withPool(settings.ownerDatabaseURL, settings, label: "pact-clients", logger: logger) { owner in
+                    try await Store(pool: owner).transaction(as: nil) { tx in try await tx.disablePACTClient(clientID: clientID, asOwner: true) }
+                }
+                guard let disabled else { throw Failure("no enabled PACT client has the client_id \(clientID)") }
+                let line: JSONValue = .object(["client_id": .string(disabled.clientID), "disabled": .bool(true)])
+                print(line.canonicalText)
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a PACT client; print {client_id, client_secret} as JSON (the secret is shown this once).")
+
+        @OptionGroup var options: ServerOptions
+        @Option(help: "The client's name (1 to 100 characters).") var name: String
+        @Option(help: "Slug of the organization the client acts for: it then sees only that organization's footprints.")
+        var organization: String?
+        @Option(name: .customLong("callback-client-id"), help: "Client id at the client's own token endpoint, for answers to its requests.")
+        var callbackClientID: String?
+        @Option(name: .customLong("callback-client-secret"), help: "Its secret there (kept sealed with COALITION_SECRETS_KEY).")
+        var callbackClientSecret: String?
+
+        func validate() throws {
+            if let reason = Validate.length(name, 1...100) { throw ValidationError("--name \(reason)") }
+            if (callbackClientID == nil) != (callbackClientSecret == nil) {
+                throw ValidationError("--callback-client-id and --callback-client-secret go together")
+            }
+        }
+
+        func run() async throws {
+            try await runReportingFailures {
+                let settings = try options.settings()
+                if callbackClientSecret != nil, settings.secretsKey == nil { throw Failure(PACTClientRegistration.Refusal.noSecretsKey.description) }
+                let logger = makeLogger(settings, label: "coalition.pact-clients")
+                let created = try await withPool(settings.ownerDatabaseURL, settings, label: "pact-clients", logger: logger) { owner in
+                    try await Store(pool: owner).transaction(as: nil) { tx in
+                        var organizationID: UUID?
+                        if let organization {
+                            guard let found = try await tx.organization(slug: organization) else {
+                                throw Failure("no organization has the slug \(organization)")
+                            }
+                            organizationID = found.id
+                        }
+                        return try await PACTClientRegistration.register(
+                            name: name, organizationID: organizationID, callbackClientID: callbackClientID,
+                            callbackClientSecret: callbackClientSecret, secretsKey: settings.secretsKey, createdBy: nil, in: tx)
+                    }
+                }
+                let line: JSONValue = .object(["client_id": .string(created.client.clientID), "client_secret": .string(created.clientSecret)])
+                print(line.canonicalText)
             }
         }
     }

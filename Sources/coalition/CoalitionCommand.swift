@@ -11,7 +11,7 @@ struct CoalitionCommand: AsyncParsableCommand {
         version: CoalitionVersion.current,
         subcommands: [
             Health.self, Login.self, Logout.self, Whoami.self, Organizations.self, Projects.self, Milestones.self,
-            Standards.self, Submissions.self, Reports.self,
+            Standards.self, Submissions.self, Reports.self, Footprints.self,
         ])
 
     /// As ArgumentParser's own `main`, except that usage errors exit with status 2 (SPEC §5)

@@ -27,12 +27,14 @@ struct RequestIDMiddleware: RouterMiddleware {
         let path = request.uri.path
         context.maxUploadSize = switch path {
         case BulkRoutes.path: bulkMaxBytes
+        case FootprintRoutes.bulkPath: FootprintRoutes.bulkMaxBytes
         case ConsoleRoutes.uploadPath: ConsoleUpload.limit(file: ConsoleRoutes.uploadMaxBytes)
         case _ where ConsoleRoutes.isDraftForm(path): max(maxBodyBytes, ConsoleForm.draftMaxBytes)
         default: maxBodyBytes
         }
         context.logger[metadataKey: "request_id"] = "\(id)"
         if !trustedProxies.isEmpty {
+            context.viaTrustedProxy = trustedProxies.contains(context.clientAddress)
             context.clientAddress = trustedProxies.client(peer: context.clientAddress, forwardedFor: request.headers[values: .xForwardedFor])
         }
         var response = try await next(request, context)

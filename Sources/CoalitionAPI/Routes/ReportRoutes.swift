@@ -23,13 +23,15 @@ struct ReportRoutes {
                 let id = try context.uuid("id", what: "the organization")
                 try check(Policy.readOrganization(context.caller, id), "the organization")
                 let period = try ReportPeriod(request)
-                let totals = try await env.store.transaction(as: context.caller) { tx -> [MetricTotal]? in
+                let report = try await env.store.transaction(as: context.caller) { tx -> OrganizationReport? in
                     guard try await tx.organization(id: id) != nil else { return nil }
-                    return try await tx.organizationTotals(organization: id, from: period.from, to: period.to)
+                    return OrganizationReport(
+                        organizationID: id, totals: try await tx.organizationTotals(organization: id, from: period.from, to: period.to),
+                        footprints: try await tx.reportedFootprints(organization: id))
                 }
-                guard let totals else { throw Problems.notFound("the organization") }
-                if Self.wantsCSV(request) { return Self.csv(totals) }
-                return try jsonResponse(OrganizationReport(organizationID: id, totals: totals))
+                guard let report else { throw Problems.notFound("the organization") }
+                if Self.wantsCSV(request) { return Self.csv(report.totals) }
+                return try jsonResponse(report)
             },
         ]
     }

@@ -13,6 +13,8 @@ public struct AppRequestContext: RequestContext {
     /// The client's IP address, for login throttling and audit: the peer's, or behind a trusted
     /// proxy the one its `X-Forwarded-For` names (`RequestIDMiddleware`, `TrustedProxies`).
     public var clientAddress: String
+    /// The peer is one of `COALITION_TRUSTED_PROXIES`: its `X-Forwarded-*` headers are believed.
+    public var viaTrustedProxy = false
     /// The authenticated caller; nil for anonymous requests.
     public var caller: Caller?
 

@@ -2,6 +2,8 @@ import CoalitionDomain
 import CoalitionStore
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import Metrics
 import NIOCore
@@ -88,6 +90,16 @@ extension Endpoint {
     }
 }
 
+/// The server's TLS identity from `COALITION_TLS_CERT_FILE` (a PEM chain, leaf first) and
+/// `COALITION_TLS_KEY_FILE`.
+func tlsConfiguration(_ settings: ServerSettings) throws -> TLSConfiguration {
+    let chain = try NIOSSLCertificate.fromPEMFile(settings.tlsCertificateFile)
+    let key = try NIOSSLPrivateKey(file: settings.tlsKeyFile, format: .pem)
+    var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    configuration.minimumTLSVersion = .tlsv12
+    return configuration
+}
+
 /// Builds the HTTP application: routes, middleware and services.
 public enum CoalitionApplication {
     /// Every route the server answers, for the 405 check and the OpenAPI agreement test.
@@ -103,6 +115,13 @@ public enum CoalitionApplication {
             + SubmissionRoutes(env: env).endpoints
             + ReportRoutes(env: env).endpoints
             + StandardRoutes(env: env).endpoints
+            + FootprintRoutes(env: env).endpoints
+            + PACTRoutes(env: env).endpoints
+    }
+
+    /// Loads the TLS certificate and key, to report a bad one in one line before starting.
+    public static func checkTLS(_ settings: ServerSettings) throws {
+        _ = try tlsConfiguration(settings)
     }
 
     /// The method and path of every route, for tests that compare them with the OpenAPI document.
@@ -113,7 +132,7 @@ public enum CoalitionApplication {
     public static func build(
         env: APIEnvironment, registry: PrometheusCollectorRegistry, logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let settings = env.settings
         let pool = env.store.pool
         let endpoints = endpoints(env: env, registry: registry)
@@ -137,14 +156,17 @@ public enum CoalitionApplication {
         let readTimeout = TimeAmount.seconds(Int64(settings.requestReadTimeoutSeconds))
         let headerTimeout = TimeAmount.seconds(Int64(settings.headerTimeoutSeconds))
         let connections = ConnectionsPerAddress(perAddress: settings.maxConnectionsPerAddress)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [RequestGuardHandler(readTimeout: readTimeout, headerTimeout: headerTimeout, connections: connections)],
+            idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
+                maxHeaderFieldCount: settings.maxHeaderCount)))
+        // With a certificate the one port speaks only HTTPS (TLS 1.2 and later).
+        let server = settings.servesTLS ? try HTTPServerBuilder.tls(http1, tlsConfiguration: try tlsConfiguration(settings)) : http1
         return Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestGuardHandler(readTimeout: readTimeout, headerTimeout: headerTimeout, connections: connections)],
-                idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
-                httpDecoderConfiguration: .init(
-                    maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes,
-                    maxHeaderFieldCount: settings.maxHeaderCount))),
+            server: server,
             configuration: .init(
                 address: .hostname(settings.host, port: settings.port), serverName: "coalition",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections)),
@@ -154,6 +176,7 @@ public enum CoalitionApplication {
                     cache: env.tokens, store: env.store, conninfo: settings.listenDatabaseURL,
                     settings: SessionSettings(statementTimeoutMilliseconds: 0, applicationName: "coalition-listen", preparesStatements: false),
                     logger: logger),
+                PACTDeliveryService(store: env.store, settings: settings, logger: logger),
             ],
             onServerRunning: onServerRunning,
             logger: logger)

@@ -139,15 +139,19 @@ final class IdempotentAnswer: Sendable {
 
     static let replayedHeaders: Set<HTTPField.Name> = [.contentType, .location, .coalitionOutcome]
 
-    /// What is stored of `response` (a new token's secret is shown once and stored nowhere),
-    /// and the bytes of its body as sent.
+    /// Answers that carry a secret shown once, and the field that holds it: stored without it.
+    static let secretFields = ["/v1/tokens": ("token", "(shown only once; see prefix)"),
+                               "/v1/pact-clients": ("client_secret", "(shown only once)")]
+
+    /// What is stored of `response` (a new token's or PACT client's secret is shown once and
+    /// stored nowhere), and the bytes of its body as sent.
     func stored(_ response: Response) async throws -> ((status: Int, headers: [String: String], body: [UInt8]), [UInt8]) {
         let bytes = try await Self.collect(response)
         var headers: [String: String] = [:]
         for field in response.headers where Self.replayedHeaders.contains(field.name) { headers[field.name.rawName] = field.value }
         var body = bytes
-        if route == "/v1/tokens", case .object(var object)? = try? JSONValue.parse(bytes), object["token"] != nil {
-            object["token"] = .string("(shown only once; see prefix)")
+        if let (field, placeholder) = Self.secretFields[route], case .object(var object)? = try? JSONValue.parse(bytes), object[field] != nil {
+            object[field] = .string(placeholder)
             body = Array(JSONValue.object(object).canonicalText.utf8)
         }
         return ((Int(response.status.code), headers, body), bytes)

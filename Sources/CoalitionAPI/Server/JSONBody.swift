@@ -38,6 +38,9 @@ struct JSONBody {
 
     func has(_ key: String) -> Bool { fields[key] != nil }
 
+    /// A field's JSON as sent, for a body that carries a document of its own (a footprint).
+    func value(_ key: String) -> JSONValue? { fields[key] }
+
     mutating func fail(_ field: String, _ message: String) {
         errors.append(.init(field: field, message: message))
     }
