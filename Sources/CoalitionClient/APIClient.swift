@@ -194,26 +194,27 @@ public final class APIClient: Sendable {
     /// `POST /v1/submissions/bulk`: one batch of a bulk upload, `contentType` `text/csv` or
     /// `application/x-ndjson` (SPEC §4).
     public func uploadBulk(_ body: [UInt8], contentType: String, dryRun: Bool, atomic: Bool) async throws(ClientError) -> BulkReport {
-        let query: [(String, String?)] = [("dry_run", dryRun ? "true" : nil), ("atomic", atomic ? "true" : nil)]
-        var request = HTTPClientRequest(url: baseURL + "/v1/submissions/bulk" + Self.queryString(query))
-        request.method = .POST
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "Content-Type", value: contentType)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let (status, data) = try await send(request)
-        return try decode(status: status, body: data)
+        try await upload(body, to: "/v1/submissions/bulk", query: [("dry_run", dryRun ? "true" : nil), ("atomic", atomic ? "true" : nil)],
+                         contentType: contentType)
     }
 
     /// `POST /v1/footprints/bulk`: NDJSON, one PACT footprint draft a line; all or nothing.
     /// `idempotencyKey`: a resend after a lost answer replays the first answer instead of storing
     /// the footprints twice.
     public func uploadFootprints(_ body: [UInt8], publish: Bool, idempotencyKey: String) async throws(ClientError) -> FootprintUpload {
-        var request = HTTPClientRequest(url: baseURL + "/v1/footprints/bulk" + Self.queryString([("publish", publish ? "true" : nil)]))
+        try await upload(body, to: "/v1/footprints/bulk", query: [("publish", publish ? "true" : nil)], contentType: "application/x-ndjson",
+                         headers: [("Idempotency-Key", idempotencyKey)])
+    }
+
+    /// POSTs a file's bytes and decodes the JSON answer.
+    func upload<T: Decodable>(
+        _ body: [UInt8], to path: String, query: [(String, String?)], contentType: String, headers: [(String, String)] = []
+    ) async throws(ClientError) -> T {
+        var request = HTTPClientRequest(url: baseURL + path + Self.queryString(query))
         request.method = .POST
         request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.headers.add(name: "Content-Type", value: contentType)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.body = .bytes(ByteBuffer(bytes: body))
         let (status, data) = try await send(request)

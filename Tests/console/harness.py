@@ -33,7 +33,10 @@ import sys
 import time
 import traceback
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harnesskit import Abort, Registry, Response as BaseResponse, Results  # noqa: E402
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -75,18 +78,7 @@ cfg = Config()
 
 # ---- checks ---------------------------------------------------------------------------------------
 
-@dataclass
-class Results:
-    passed: int = 0
-    failures: list = field(default_factory=list)
-    current_test: str = ""
-
-
 results = Results()
-
-
-class Abort(Exception):
-    """Ends the current test after a failed `require` (already recorded)."""
 
 
 def check(ok, page, what, detail=""):
@@ -116,29 +108,8 @@ def note(message):
 # ---- HTTP (http.client, no redirects followed) -------------------------------------------------------
 
 @dataclass
-class Response:
-    status: int
-    reason: str
-    headers: list
-    body: bytes
+class Response(BaseResponse):
     elapsed_ms: float = 0.0
-
-    def header(self, name):
-        """The first value of header `name` (case-insensitive), or None."""
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def header_all(self, name):
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
 
     @property
     def location_path(self):
@@ -704,13 +675,8 @@ def timings_table():
 
 # ---- the runner -----------------------------------------------------------------------------------------------
 
-TESTS = []
-
-
-def test(fn):
-    """Registers a test; tests run in the order they are defined."""
-    TESTS.append(fn)
-    return fn
+TESTS = Registry()
+test = TESTS.test
 
 
 def reset(driver):

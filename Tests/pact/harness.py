@@ -40,7 +40,10 @@ import time
 import traceback
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harnesskit import Abort, Registry, Response as BaseResponse, Results  # noqa: E402
 
 import jsonschema
 import jsonschema.validators
@@ -77,19 +80,7 @@ cfg = Config()
 
 # ---- checks ----------------------------------------------------------------------------------------
 
-@dataclass
-class Results:
-    passed: int = 0
-    failures: list = field(default_factory=list)
-    current_test: str = ""
-    per_test: list = field(default_factory=list)  # (name, passed, failed, seconds)
-
-
 results = Results()
-
-
-class Abort(Exception):
-    """Ends the current test after a failed `require` (already recorded)."""
 
 
 def check(ok, what, detail=""):
@@ -206,28 +197,8 @@ def validity(pf):
 # ---- TLS and HTTP ----------------------------------------------------------------------------------------
 
 @dataclass
-class Response:
-    status: int
-    reason: str
-    headers: list
-    body: bytes
+class Response(BaseResponse):
     request: str = ""
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def header_all(self, name):
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
 
     def json_or_none(self):
         try:
@@ -849,13 +820,8 @@ def post_event(c, event, token=None, content_type=CLOUDEVENTS):
 
 # ---- the runner ------------------------------------------------------------------------------------------------
 
-TESTS = []
-
-
-def test(fn):
-    """Registers a test; tests run in the order they are defined."""
-    TESTS.append(fn)
-    return fn
+TESTS = Registry()
+test = TESTS.test
 
 
 def main(argv=None):

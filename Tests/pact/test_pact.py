@@ -1021,7 +1021,6 @@ def coalition_retry_across_restart():
         time.sleep(0.01)
     require(event["id"] in receiver.failed and receiver.failed[event["id"]].wait(max(0.0, deadline - time.monotonic())),
             f"the first delivery attempt reaches the receiver within {harness.EVENT_WAIT} s")
-    t_fail = time.monotonic()
     stopped = server.stop(timeout=15)
     require(stopped, "the server ends within 15 s of SIGTERM")
     check_equal(len(receiver.answers_to(event["id"])), 0, "nothing delivered before the restart")
