@@ -98,10 +98,15 @@ extension StoreTransaction {
             organizationID: try row.decode("organization_id"), scopes: try row.decode("scopes"), disabled: try row.decode("disabled"))
     }
 
-    /// Stores a new access token's hash for an hour; expired ones of every client go with it.
-    public func issuePACTToken(hash: [UInt8], client: UUID, lifetimeSeconds: Int) async throws {
+    /// Stores a new access token's hash for `lifetimeSeconds`. Expired tokens of every client go
+    /// with it, and a client keeps at most `maxLive` live tokens (its oldest beyond them end).
+    public func issuePACTToken(hash: [UInt8], client: UUID, lifetimeSeconds: Int, maxLive: Int) async throws {
         try await query("""
-            WITH gone AS (DELETE FROM pact_tokens WHERE expires_at < now() - interval '1 day')
+            WITH gone AS (DELETE FROM pact_tokens WHERE expires_at < now() - interval '1 day'),
+            surplus AS (
+                DELETE FROM pact_tokens WHERE client_id = \(client) AND token_hash IN (
+                    SELECT token_hash FROM pact_tokens WHERE client_id = \(client) ORDER BY expires_at DESC OFFSET \(maxLive - 1))
+            )
             INSERT INTO pact_tokens (token_hash, client_id, expires_at)
             VALUES (\(PQBytes(hash)), \(client), now() + \(lifetimeSeconds) * interval '1 second')
             """)
@@ -115,14 +120,23 @@ extension StoreTransaction {
     }
 
     /// Records a RequestCreated event for the delivery worker; a repeat of the same event id by
-    /// the same client is recorded once. Returns whether it was new.
-    @discardableResult
-    public func enqueuePACTDelivery(client: UUID, requestEventID: String, source: String, request: JSONValue) async throws -> Bool {
-        try await query("""
-            INSERT INTO pact_deliveries (client_id, request_event_id, source, request)
-            VALUES (\(client), \(requestEventID), \(source), \(PQJSON(text: request.canonicalText)))
-            ON CONFLICT ON CONSTRAINT pact_deliveries_request_key DO NOTHING RETURNING id
-            """).first != nil
+    /// the same client is recorded once. `.full` when the client has `maxPending` requests
+    /// waiting already (a client cannot fill the table).
+    public enum Enqueued: Sendable, Equatable { case new, repeated, full }
+
+    public func enqueuePACTDelivery(client: UUID, requestEventID: String, source: String, request: JSONValue, maxPending: Int) async throws -> Enqueued {
+        let row = try await query("""
+            WITH pending AS (SELECT count(*) AS n FROM pact_deliveries WHERE client_id = \(client) AND state = 'pending'),
+            added AS (
+                INSERT INTO pact_deliveries (client_id, request_event_id, source, request)
+                SELECT \(client), \(requestEventID), \(source), \(PQJSON(text: request.canonicalText)) FROM pending WHERE n < \(maxPending)
+                ON CONFLICT ON CONSTRAINT pact_deliveries_request_key DO NOTHING RETURNING id
+            )
+            SELECT (SELECT count(*) FROM added) AS added, (SELECT n FROM pending) AS pending,
+                   EXISTS (SELECT 1 FROM pact_deliveries WHERE client_id = \(client) AND request_event_id = \(requestEventID)) AS known
+            """)[0]
+        if try row.decode("added", as: Int.self) > 0 { return .new }
+        return try row.decode("known", as: Bool.self) ? .repeated : .full
     }
 
     /// Takes the most overdue delivery for one attempt, leased for `leaseSeconds` under a new

@@ -332,6 +332,24 @@ struct FootprintTests {
         }
         #expect(lastError.contains("127.0.0.1 resolves to 127.0.0.1, not a public address"), "\(lastError)")
         #expect(try await ownerCount(f, "SELECT count(*)::int FROM pact_deliveries WHERE state = 'pending' AND attempts >= 1") == 1)
+        // A client cannot fill the table: 1,000 requests waiting, the next is refused (a repeat
+        // of a known one is still answered 200, recorded once).
+        _ = try await withSuperuserConnection(database: f.db.name) { conn in
+            try await conn.query(SQL(stringLiteral: """
+                INSERT INTO pact_deliveries (client_id, request_event_id, source, request, next_attempt_at)
+                SELECT client_id, 'filler-' || n, source, request, now() + interval '1 hour'
+                FROM pact_deliveries, generate_series(1, 999) n
+                """))
+        }
+        func post(_ id: String) async throws -> HTTPResult {
+            try await http(.POST, f.server.baseURL + "/3/events",
+                           headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/cloudevents+json"), ("X-Forwarded-Proto", "https")],
+                           body: Data(event.replacingOccurrences(of: "\"r-1\"", with: "\"\(id)\"").utf8))
+        }
+        let full = try await post("r-2")
+        #expect(full.status == 400 && full.text.contains("1000 requests waiting"), "\(full.text)")
+        #expect(try await post("r-1").status == 200)
+        #expect(try await ownerCount(f, "SELECT count(*)::int FROM pact_deliveries") == 1000)
         #expect(OutboundAddress.isPrivate("10.1.2.3") && OutboundAddress.isPrivate("::1") && OutboundAddress.isPrivate("fd00::1")
                 && OutboundAddress.isPrivate("::ffff:192.168.1.1") && OutboundAddress.isPrivate("169.254.169.254"))
         #expect(!OutboundAddress.isPrivate("93.184.216.34") && !OutboundAddress.isPrivate("2606:2800:220:1:248:1893:25c8:1946"))

@@ -43,6 +43,10 @@ struct PACTRoutes {
     }
 
     static let accessTokenSeconds = 3600
+    /// Live access tokens a client may hold; a new one ends its oldest beyond them.
+    static let maxLiveTokens = 20
+    /// Asynchronous requests of one client waiting for their answer at once.
+    static let maxPendingRequests = 1000
     static let defaultPageSize = 100
     static let maxPageSize = 1000
 
@@ -129,7 +133,8 @@ struct PACTRoutes {
         else { throw OAuthError.invalidClient }
         let token = PACTCredentials.newAccessToken()
         try await env.store.withoutCaller {
-            try await $0.issuePACTToken(hash: PACTCredentials.hash(token), client: client.id, lifetimeSeconds: Self.accessTokenSeconds)
+            try await $0.issuePACTToken(
+                hash: PACTCredentials.hash(token), client: client.id, lifetimeSeconds: Self.accessTokenSeconds, maxLive: Self.maxLiveTokens)
         }
         var response = json("""
             {"access_token":\(JSONValue.quoted(token)),"token_type":"Bearer","expires_in":\(Self.accessTokenSeconds),\
@@ -208,10 +213,14 @@ struct PACTRoutes {
                 throw PACTError.badRequest("This client has no callback credentials; register them to send RequestCreated events")
             }
             let request: JSONValue = .object(["data": event.data, "host": .string(try baseURL(request))])
-            let new = try await env.store.withoutCaller {
-                try await $0.enqueuePACTDelivery(client: holder.clientID, requestEventID: event.id, source: event.source, request: request)
+            let enqueued = try await env.store.withoutCaller {
+                try await $0.enqueuePACTDelivery(
+                    client: holder.clientID, requestEventID: event.id, source: event.source, request: request, maxPending: Self.maxPendingRequests)
             }
-            context.logger.info("PACT request received", metadata: ["event_id": "\(event.id)", "source": "\(event.source)", "repeat": "\(!new)"])
+            guard enqueued != .full else {
+                throw PACTError.badRequest("This client has \(Self.maxPendingRequests) requests waiting for their answer; send more once they are answered")
+            }
+            context.logger.info("PACT request received", metadata: ["event_id": "\(event.id)", "source": "\(event.source)", "repeat": "\(enqueued == .repeated)"])
         case .requestFulfilled, .requestRejected, .published:
             context.logger.info("PACT event received", metadata: ["event_id": "\(event.id)", "type": "\(event.type)", "source": "\(event.source)"])
         }
