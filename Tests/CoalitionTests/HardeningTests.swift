@@ -53,10 +53,7 @@ struct HardeningTests {
     @Test func sigtermEndsTheServerAtOnceWhileTheDatabaseIsAway() async throws {
         let db = try await TestDatabase.migrated()
         let server = try await ServerProcess.start(database: db)
-        try await withSuperuserConnection { (conn: Connection) async throws in
-            try await conn.executeScript("ALTER DATABASE \(db.name) ALLOW_CONNECTIONS false")
-            _ = try await conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(db.name)")
-        }
+        try await takeDatabaseAway(db)
         // Let the audit sealer meet the outage first. Readiness answers in time even behind
         // PgBouncer, which holds a query while PostgreSQL is away.
         let asked = ContinuousClock.now

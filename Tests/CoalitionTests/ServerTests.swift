@@ -78,10 +78,7 @@ struct ServerTests {
         let db = try await TestDatabase.migrated()
         let server = try await ServerProcess.start(database: db)
         #expect(try await http(.GET, server.baseURL + "/health/ready").status == 200)
-        try await withSuperuserConnection { (conn: Connection) async throws in
-            try await conn.executeScript("ALTER DATABASE \(db.name) ALLOW_CONNECTIONS false")
-            _ = try await conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(db.name)")
-        }
+        try await takeDatabaseAway(db)
         let down = try await http(.GET, server.baseURL + "/health/ready")
         #expect(down.status == 503)
         #expect(down.header("Content-Type") == "application/problem+json")

@@ -185,3 +185,20 @@ actor TemplateDatabase {
         try await ready!.value
     }
 }
+
+/// Takes a test database away from its server: no new connections, and every backend on it
+/// ended. Repeated until none is left (at most 3 s), since a connection the server was opening
+/// at that moment is not yet listed and would survive a single pass.
+func takeDatabaseAway(_ db: TestDatabase) async throws {
+    try await withSuperuserConnection { (conn: Connection) async throws in
+        try await conn.executeScript("ALTER DATABASE \(db.name) ALLOW_CONNECTIONS false")
+        let deadline = ContinuousClock.now + .seconds(3)
+        var quiet = 0
+        while quiet < 2 && ContinuousClock.now < deadline {
+            let ended = try await conn.query("SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = \(db.name)")[0]
+                .decode("n", as: Int.self)
+            quiet = ended == 0 ? quiet + 1 : 0
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
