@@ -49,3 +49,16 @@ class Registry(list):
     def test(self, fn):
         self.append(fn)
         return fn
+
+
+def summary(results, prefix):
+    """Prints the failed checks (first line of each) and the tally; the exit status."""
+    if results.failures:
+        print(f"{prefix}: {len(results.failures)} failed checks (details above):")
+        for line in results.failures:
+            first = line.splitlines()[0]
+            print("  " + (first if len(first) <= 240 else first[:239] + "…"))
+        print(f"{prefix}: {results.passed} checks passed, {len(results.failures)} failed")
+        return 1
+    print(f"{prefix}: {results.passed} checks passed")
+    return 0

@@ -36,7 +36,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harnesskit import Abort, Registry, Response as BaseResponse, Results  # noqa: E402
+from harnesskit import Abort, Registry, Response as BaseResponse, Results, summary  # noqa: E402
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -756,12 +756,4 @@ def main(argv=None):
                     f"(http.client, with that login's session cookie)\n{table}\n")
         print(table)
     note(f"{len(chosen)} tests in {time.monotonic() - start:.1f} s; screenshots and timings.txt in {cfg.out}")
-    if results.failures:
-        print(f"console-test: {len(results.failures)} failed checks (details above):")
-        for line in results.failures:
-            first = line.splitlines()[0]
-            print("  " + (first if len(first) <= 240 else first[:239] + "…"))
-        print(f"console-test: {results.passed} checks passed, {len(results.failures)} failed")
-        return 1
-    print(f"console-test: {results.passed} checks passed")
-    return 0
+    return summary(results, "console-test")

@@ -43,7 +43,7 @@ import uuid
 from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from harnesskit import Abort, Registry, Response as BaseResponse, Results  # noqa: E402
+from harnesskit import Abort, Registry, Response as BaseResponse, Results, summary  # noqa: E402
 
 import jsonschema
 import jsonschema.validators
@@ -876,12 +876,4 @@ def main(argv=None):
     bad = [name for name, _, failed, _ in results.per_test if failed]
     note(f"{len(chosen)} tests in {time.monotonic() - start:.1f} s: {len(chosen) - len(bad)} passed, {len(bad)} failed"
          + (f" ({', '.join(bad)})" if bad else ""))
-    if results.failures:
-        print(f"pact-test: {len(results.failures)} failed checks (details above):")
-        for line in results.failures:
-            first = line.splitlines()[0]
-            print("  " + (first if len(first) <= 240 else first[:239] + "…"))
-        print(f"pact-test: {results.passed} checks passed, {len(results.failures)} failed")
-        return 1
-    print(f"pact-test: {results.passed} checks passed")
-    return 0
+    return summary(results, "pact-test")
