@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import PQ
 import NIOCore
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -20,6 +21,14 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         version: CoalitionVersion.current,
         subcommands: [Serve.self, Migrate.self, Bootstrap.self, SeedDemo.self, AuditVerify.self, PACTClients.self],
         defaultSubcommand: Serve.self)
+
+    static func main() async {
+        // Swift concurrency's jobs run on NIO's event loops, the threads that already do the
+        // sockets' I/O: a request's task no longer hops from its channel's event loop to the
+        // cooperative pool and back. Before anything else is enqueued.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
 }
 
 /// Flags shared by every subcommand; each overrides its environment variable.
