@@ -18,6 +18,26 @@ public struct SubmissionContext: Sendable {
     public var aggregation: Aggregation
     public var participates: Bool
     public var organizationKind: OrganizationKind?
+
+    public var facts: MilestoneFacts {
+        MilestoneFacts(projectID: milestone.projectID, unit: milestone.unit, aggregation: aggregation)
+    }
+}
+
+/// What a milestone's submissions are judged by and that never changes once the milestone
+/// exists: its project, and its metric's unit and aggregation (a milestone's metric is fixed
+/// at creation, and the metric catalogue changes only by migration). Known facts let a
+/// submission be judged before anything is sent (`submitKnown`).
+public struct MilestoneFacts: Sendable, Equatable {
+    public var projectID: UUID
+    public var unit: String
+    public var aggregation: Aggregation
+
+    public init(projectID: UUID, unit: String, aggregation: Aggregation) {
+        self.projectID = projectID
+        self.unit = unit
+        self.aggregation = aggregation
+    }
 }
 
 /// Filters of `GET /v1/submissions`.
@@ -67,30 +87,23 @@ extension StoreTransaction {
             organizationKind: try row.decode("organization_kind"))
     }
 
+    /// Stores a submission judged on known `facts` in one statement, which also checks what the
+    /// policy allowed it on: the milestone is visible to the caller (row-level security), its
+    /// facts are still these, the caller's organization takes part in its project and is a
+    /// member. The first and last statement of a transaction, so BEGIN, the caller and COMMIT
+    /// travel in its flight: one round trip. Nil when nothing was stored (one of those does not
+    /// hold, or a live submission has the same natural key): the caller then reads the
+    /// context and decides as usual (`submissionContext`, `submit`).
+    public func submitKnown(_ s: ValidSubmission, milestone id: UUID, facts: MilestoneFacts, caller: Caller) async throws -> Submission? {
+        try await insert(s, milestone: id, caller: caller, checking: facts, final: true).first.map(Self.submission)
+    }
+
     /// Stores a validated submission of the caller's organization, or reports it unchanged or
     /// conflicting by its natural key. The insert and its audit entry are one statement.
     /// `final`: the insert is the transaction's last statement (`finalQuery`), so that a new
     /// submission costs one flight, with the COMMIT.
     public func submit(_ s: ValidSubmission, milestone: Milestone, caller: Caller, final: Bool = false) async throws -> SubmissionOutcome {
-        let sql: SQL = """
-            WITH s AS (
-                INSERT INTO submissions (milestone_id, project_id, organization_id, period_start, period_end, value, unit,
-                                         value_canonical, notes, evidence_url, external_ref, submitted_by)
-                VALUES (\(milestone.id), \(milestone.projectID), \(caller.organizationID), \(s.periodStart), \(s.periodEnd), \(s.value),
-                        \(s.unit), \(s.valueCanonical), \(s.notes), \(s.evidenceURL), \(s.externalRef), \(caller.userID))
-                ON CONFLICT (milestone_id, organization_id, period_start, period_end)
-                    WHERE status IN ('submitted', 'approved', 'verified') DO NOTHING
-                RETURNING *
-            ), a AS (
-                INSERT INTO audit_log (actor_user_id, actor_organization_id, action, entity, entity_id, data)
-                SELECT \(caller.userID), \(caller.organizationID), 'submission.create', 'submission', s.id::text,
-                       jsonb_build_object('milestone_id', s.milestone_id, 'period_start', s.period_start, 'period_end', s.period_end,
-                                          'value', s.value::text, 'unit', s.unit)
-                FROM s
-            )
-            SELECT \(unescaped: Self.submissionColumns) FROM s
-            """
-        let inserted = final ? try await finalQuery(sql) : try await query(sql)
+        let inserted = try await insert(s, milestone: milestone.id, caller: caller, checking: nil, final: final)
         if let row = inserted.first { return .created(try Self.submission(row)) }
         let existingRow: SQL = """
             SELECT \(unescaped: Self.submissionColumns) FROM submissions
@@ -106,6 +119,38 @@ extension StoreTransaction {
         let current = try Self.submission(existing)
         let same = try existing.decode("value_canonical", as: Decimal.self) == s.valueCanonical
         return same ? .unchanged(current) : .conflict(existing: current.id)
+    }
+
+    /// The insert of a submission with its audit entry, one statement. With `facts` it stores
+    /// only when the policy's facts hold (`submitKnown`); without, the caller has read and
+    /// judged them in this transaction.
+    private func insert(_ s: ValidSubmission, milestone id: UUID, caller: Caller, checking facts: MilestoneFacts?, final: Bool) async throws -> QueryResult {
+        let sql: SQL = """
+            WITH c AS (
+                SELECT m.id, m.project_id FROM milestones m JOIN metrics mt ON mt.code = m.metric
+                WHERE m.id = \(id)
+                  AND (\(facts == nil) OR (m.project_id = \(facts?.projectID) AND mt.unit = \(facts?.unit) AND mt.aggregation = \(facts?.aggregation)
+                       AND EXISTS (SELECT 1 FROM project_participants pp WHERE pp.project_id = m.project_id AND pp.organization_id = \(caller.organizationID))
+                       AND (SELECT o.kind FROM organizations o WHERE o.id = \(caller.organizationID)) = 'member'))
+            ), s AS (
+                INSERT INTO submissions (milestone_id, project_id, organization_id, period_start, period_end, value, unit,
+                                         value_canonical, notes, evidence_url, external_ref, submitted_by)
+                SELECT c.id, c.project_id, \(caller.organizationID), \(s.periodStart), \(s.periodEnd), \(s.value),
+                       \(s.unit), \(s.valueCanonical), \(s.notes), \(s.evidenceURL), \(s.externalRef), \(caller.userID)
+                FROM c
+                ON CONFLICT (milestone_id, organization_id, period_start, period_end)
+                    WHERE status IN ('submitted', 'approved', 'verified') DO NOTHING
+                RETURNING *
+            ), a AS (
+                INSERT INTO audit_log (actor_user_id, actor_organization_id, action, entity, entity_id, data)
+                SELECT \(caller.userID), \(caller.organizationID), 'submission.create', 'submission', s.id::text,
+                       jsonb_build_object('milestone_id', s.milestone_id, 'period_start', s.period_start, 'period_end', s.period_end,
+                                          'value', s.value::text, 'unit', s.unit)
+                FROM s
+            )
+            SELECT \(unescaped: Self.submissionColumns) FROM s
+            """
+        return final ? try await finalQuery(sql) : try await query(sql)
     }
 
     public func submission(id: UUID, forUpdate: Bool = false) async throws -> Submission? {

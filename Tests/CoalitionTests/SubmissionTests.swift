@@ -123,6 +123,42 @@ struct SubmissionTests {
         try await p.f.stop()
     }
 
+    /// Once a milestone's facts are known the submission is stored in one statement, which
+    /// checks again who may submit: a viewer, a non-participant and an organization taken off
+    /// the project are refused as before, with nothing stored; a refused draft names its field.
+    @Test func aKnownMilestoneStillChecksWhoSubmitsAndWhat() async throws {
+        let p = try await ProjectFixture.start()
+        let f = p.f
+        func stored(_ organization: String) async throws -> Int {
+            try await withSuperuserConnection(database: f.db.name) { (conn: Connection) async throws in
+                try await conn.query("SELECT count(*) AS n FROM submissions WHERE organization_id = \(UUID(uuidString: organization)!)")[0].decode("n", as: Int.self)
+            }
+        }
+        #expect(try await p.submit(p.tonnes, report("2026-01-01", "2026-01-31", "1")).status == 201)  // the facts are known from now on
+        #expect(try await p.submit(p.tonnes, report("2026-02-01", "2026-02-28", "2")).status == 201)
+        #expect(try await p.submit(p.tonnes, as: "member_viewer", report("2026-03-01", "2026-03-31", "1")).status == 403)
+        #expect(try await p.submit(p.tonnes, as: "memberB_admin", report("2026-03-01", "2026-03-31", "1")).status == 404)
+        #expect(try await stored(f.memberA) == 2)
+        #expect(try await stored(f.memberB) == 0)
+        // B joins, submits, is taken off the project: its next submission is refused and not stored.
+        #expect(try await f.call(.PUT, "/v1/projects/\(p.project)/participants/\(f.memberB)", as: "coalition_admin").status == 200)
+        let joined = try await p.submit(p.tonnes, as: "memberB_admin", report("2026-03-01", "2026-03-31", "1"))
+        #expect(joined.status == 201, "\(joined.text)")
+        #expect(try await f.call(.DELETE, "/v1/projects/\(p.project)/participants/\(f.memberB)", as: "coalition_admin").status == 200)
+        let left = try await p.submit(p.tonnes, as: "memberB_admin", report("2026-04-01", "2026-04-30", "1"))
+        #expect(left.status == 404, "\(left.text)")
+        #expect(try await stored(f.memberB) == 1)
+        // The rules still name the field, a repeat is unchanged, a different value conflicts.
+        let invalid = try await p.submit(p.tonnes, report("2026-05-01", "2026-05-31", "1", "kWh"))
+        #expect(invalid.status == 422)
+        #expect((invalid.json?["errors"] as? [[String: Any]])?.first?["field"] as? String == "unit", "\(invalid.text)")
+        let repeated = try await p.submit(p.tonnes, report("2026-02-01", "2026-02-28", "2"))
+        #expect(repeated.status == 200 && repeated.header("Coalition-Outcome") == "unchanged", "\(repeated.text)")
+        #expect(try await p.submit(p.tonnes, report("2026-02-01", "2026-02-28", "3")).status == 409)
+        #expect(try await stored(f.memberA) == 2)
+        try await f.stop()
+    }
+
     @Test func naturalKeyMakesRepeatsUnchangedAndDifferencesConflicts() async throws {
         let p = try await ProjectFixture.start()
         let first = try await p.submit(p.tonnes, report("2026-03-01", "2026-03-31", "2.5"))

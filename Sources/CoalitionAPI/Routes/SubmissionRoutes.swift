@@ -38,8 +38,6 @@ struct SubmissionRoutes {
         let caller = context.caller
         let milestoneID = try context.uuid("id", what: "the milestone")
         let draft = try await SubmissionDraft.read(request, limit: context.bodyLimit)
-        // Two flights: BEGIN, the caller and everything the rules need; then the insert with its
-        // audit entry and the COMMIT.
         return try await env.store.answering(as: caller) { tx in
             try Self.answer(try await submitted(draft, milestone: milestoneID, in: tx, as: caller))
         }
@@ -47,12 +45,32 @@ struct SubmissionRoutes {
 
     /// The caller's organization's submission of `draft` to the milestone, judged by
     /// `SubmissionRules` (422 naming each field), for a milestone it may submit to (404, 403).
+    ///
+    /// One flight when the milestone's facts are known (`KnownMilestones`), the caller's role
+    /// may submit and the draft is valid: the policy has then decided on the facts the insert
+    /// itself checks (the milestone visible, the organization a participating member), and the
+    /// insert carries BEGIN, the caller and COMMIT. Anything it does not store (refused, a
+    /// repeat, a conflict) and every other submission take two flights: BEGIN, the caller and
+    /// everything the rules need; then the insert with its audit entry and the COMMIT. Both
+    /// answer alike.
     func submitted(_ draft: SubmissionDraft, milestone milestoneID: UUID, in tx: StoreTransaction, as caller: Caller) async throws -> SubmissionOutcome {
+        if let facts = env.milestones[milestoneID], Policy.submit(caller, participates: true, organizationKind: .member) == .allowed,
+            case .success(let valid) = SubmissionRules.validate(draft, metricUnit: facts.unit, aggregation: facts.aggregation, today: .today())
+        {
+            if let stored = try await tx.submitKnown(valid, milestone: milestoneID, facts: facts, caller: caller) { return .created(stored) }
+            return try await tx.continuing { try await judged(draft, milestone: milestoneID, in: $0, as: caller) }
+        }
+        return try await judged(draft, milestone: milestoneID, in: tx, as: caller)
+    }
+
+    /// Reads what the rules need, then judges and stores (two flights).
+    private func judged(_ draft: SubmissionDraft, milestone milestoneID: UUID, in tx: StoreTransaction, as caller: Caller) async throws -> SubmissionOutcome {
         guard let target = try await tx.submissionContext(milestone: milestoneID, organization: caller.organizationID) else {
             throw Problems.notFound("the milestone")
         }
         guard let kind = target.organizationKind else { throw Problems.notFound("your organization") }
         try check(Policy.submit(caller, participates: target.participates, organizationKind: kind), "the milestone")
+        env.milestones.remember(target.facts, of: milestoneID)
         let milestone = target.milestone
         switch SubmissionRules.validate(draft, metricUnit: milestone.unit, aggregation: target.aggregation, today: .today()) {
         case .failure(let invalid): throw Problems.invalid(invalid.errors)

@@ -11,6 +11,8 @@ public struct APIEnvironment: Sendable {
     public let migrator: Migrator
     /// Recently presented tokens, so that most requests need no query to know their caller.
     public let tokens: TokenCache
+    /// The unchanging facts of milestones submitted to, so that a submission costs one flight.
+    public let milestones = KnownMilestones()
     /// Set once SIGTERM has arrived: readiness then answers 503 while requests are still served.
     public let draining = Draining()
 
