@@ -192,6 +192,18 @@ struct PerformanceTests {
     /// The cache on its own: trusted only while listening, emptied by an invalidation (also one
     /// that lands while a lookup is under way), bounded in size and in time, and queueing a
     /// token's use once a minute.
+    @Test func knownMilestonesAreBounded() {
+        let known = KnownMilestones(capacity: 3)
+        let ids = (0..<4).map { _ in UUID() }
+        let facts = MilestoneFacts(projectID: UUID(), unit: "t", aggregation: .sum)
+        for id in ids.prefix(3) { known.remember(facts, of: id) }
+        #expect(known.count == 3 && known[ids[0]] == facts)
+        known.remember(facts, of: ids[0])
+        #expect(known.count == 3, "a milestone known already takes no more room")
+        known.remember(facts, of: ids[3])
+        #expect(known.count == 1 && known[ids[3]] == facts && known[ids[0]] == nil, "a full memory starts over")
+    }
+
     @Test func theTokenCacheIsBoundedAndForgetsWhenTold() async throws {
         func record(_ n: Int, lastUsed: Date? = nil) -> TokenRecord {
             TokenRecord(
