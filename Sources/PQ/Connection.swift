@@ -1,4 +1,5 @@
 import CLibPQ
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,7 +37,16 @@ final class Canceller: @unchecked Sendable {
     // connection; `pointer` is written once at init and freed once at deinit.
     private let pointer: OpaquePointer?
     init(_ pointer: OpaquePointer?) { self.pointer = pointer }
+    /// Asks the server to stop the running statement, from a Dispatch thread: `PQcancel` opens a
+    /// connection of its own and waits for it (as long as a TCP connect takes when the server is
+    /// unreachable), which must not hold the cancelling thread, an event loop of the server's.
+    /// The closure keeps this object, so the `PGcancel` lives until the request is sent.
     func cancel() {
+        guard pointer != nil else { return }
+        DispatchQueue.global().async { self.send() }
+    }
+
+    private func send() {
         guard let pointer else { return }
         var buffer = [CChar](repeating: 0, count: 256)
         _ = PQcancel(pointer, &buffer, Int32(buffer.count))

@@ -26,7 +26,9 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         // Swift concurrency's jobs run on NIO's event loops, the threads that already do the
         // sockets' I/O: a request's task no longer hops from its channel's event loop to the
         // cooperative pool and back. Before anything else is enqueued.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+            FileHandle.standardError.write(Data("coalition-server: tasks run on Swift's own thread pool (NIO's event loops could not take it over)\n".utf8))
+        }
         await main(nil)
     }
 }

@@ -189,21 +189,23 @@ struct PerformanceTests {
         try await p.f.stop()
     }
 
+    @Test func knownMilestonesAreBoundedAndKeptPerOrganization() {
+        let known = KnownMilestones(capacity: 3)
+        let ids = (0..<4).map { _ in UUID() }
+        let (a, b) = (UUID(), UUID())
+        let facts = MilestoneFacts(projectID: UUID(), unit: "t", aggregation: .sum)
+        for id in ids.prefix(3) { known.remember(facts, of: id, for: a) }
+        #expect(known.count == 3 && known[ids[0], of: a] == facts)
+        #expect(known[ids[0], of: b] == nil, "known to the organization that was allowed, not to another")
+        known.remember(facts, of: ids[0], for: a)
+        #expect(known.count == 3, "a pair known already takes no more room")
+        known.remember(facts, of: ids[3], for: a)
+        #expect(known.count == 1 && known[ids[3], of: a] == facts && known[ids[0], of: a] == nil, "a full memory starts over")
+    }
+
     /// The cache on its own: trusted only while listening, emptied by an invalidation (also one
     /// that lands while a lookup is under way), bounded in size and in time, and queueing a
     /// token's use once a minute.
-    @Test func knownMilestonesAreBounded() {
-        let known = KnownMilestones(capacity: 3)
-        let ids = (0..<4).map { _ in UUID() }
-        let facts = MilestoneFacts(projectID: UUID(), unit: "t", aggregation: .sum)
-        for id in ids.prefix(3) { known.remember(facts, of: id) }
-        #expect(known.count == 3 && known[ids[0]] == facts)
-        known.remember(facts, of: ids[0])
-        #expect(known.count == 3, "a milestone known already takes no more room")
-        known.remember(facts, of: ids[3])
-        #expect(known.count == 1 && known[ids[3]] == facts && known[ids[0]] == nil, "a full memory starts over")
-    }
-
     @Test func theTokenCacheIsBoundedAndForgetsWhenTold() async throws {
         func record(_ n: Int, lastUsed: Date? = nil) -> TokenRecord {
             TokenRecord(

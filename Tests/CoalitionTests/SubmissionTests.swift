@@ -148,6 +148,31 @@ struct SubmissionTests {
         let left = try await p.submit(p.tonnes, as: "memberB_admin", report("2026-04-01", "2026-04-30", "1"))
         #expect(left.status == 404, "\(left.text)")
         #expect(try await stored(f.memberB) == 1)
+        // That refusal came from the one statement (B's facts were known): one round trip more
+        // than the same refusal of a milestone B never submitted to.
+        let knownRefusal = try await PerformanceTests.cost(f.server, expected: 3, {
+            try await p.submit(p.tonnes, as: "memberB_admin", report("2026-04-01", "2026-04-30", "1"))
+        }, expect: 404)
+        let unknownRefusal = try await PerformanceTests.cost(f.server, expected: 2, {
+            try await p.submit(p.share, as: "memberB_admin", report("2026-04-01", "2026-04-30", "1", "percent"))
+        }, expect: 404)
+        #expect(knownRefusal == unknownRefusal + 1, "\(knownRefusal) round trips against \(unknownRefusal)")
+        #expect(try await stored(f.memberB) == 1)
+        // A partner organization taking part in the project is refused (only members report).
+        let partner = try await f.call(.POST, "/v1/organizations", as: "coalition_admin", json: ["slug": "partner-p", "name": "Partner P", "kind": "partner", "sector": "test"])
+        let partnerID = try #require(partner.json?["id"] as? String, "\(partner.text)")
+        let partnerAdmin = try await f.call(.POST, "/v1/organizations/\(partnerID)/users", as: "coalition_admin", json: [
+            "email": "adminP@fixture.test", "display_name": "adminP", "role": "member_admin", "password": CoalitionFixture.password,
+        ])
+        #expect(partnerAdmin.status == 201, "\(partnerAdmin.text)")
+        #expect(try await f.call(.PUT, "/v1/projects/\(p.project)/participants/\(partnerID)", as: "coalition_admin").status == 200)
+        let partnerToken = try await CoalitionFixture.login(f.server, "adminP@fixture.test", CoalitionFixture.password)
+        for month in ["05", "06"] {
+            let refused = try await CoalitionFixture.call(f.server, .POST, "/v1/milestones/\(p.tonnes)/submissions", token: partnerToken,
+                                                          json: report("2026-\(month)-01", "2026-\(month)-28", "1"))
+            #expect(refused.status == 403 && refused.text.contains("only member organizations"), "\(refused.text)")
+        }
+        #expect(try await stored(partnerID) == 0)
         // The rules still name the field, a repeat is unchanged, a different value conflicts.
         let invalid = try await p.submit(p.tonnes, report("2026-05-01", "2026-05-31", "1", "kWh"))
         #expect(invalid.status == 422)

@@ -46,7 +46,8 @@ struct SubmissionRoutes {
     /// The caller's organization's submission of `draft` to the milestone, judged by
     /// `SubmissionRules` (422 naming each field), for a milestone it may submit to (404, 403).
     ///
-    /// One flight when the milestone's facts are known (`KnownMilestones`), the caller's role
+    /// One flight when the milestone's facts are known for the caller's organization
+    /// (`KnownMilestones`: it was allowed to submit to it before), the caller's role
     /// may submit and the draft is valid: the policy has then decided on the facts the insert
     /// itself checks (the milestone visible, the organization a participating member), and the
     /// insert carries BEGIN, the caller and COMMIT. Anything it does not store (refused, a
@@ -54,7 +55,7 @@ struct SubmissionRoutes {
     /// everything the rules need; then the insert with its audit entry and the COMMIT. Both
     /// answer alike.
     func submitted(_ draft: SubmissionDraft, milestone milestoneID: UUID, in tx: StoreTransaction, as caller: Caller) async throws -> SubmissionOutcome {
-        if let facts = env.milestones[milestoneID], Policy.submit(caller, participates: true, organizationKind: .member) == .allowed,
+        if let facts = env.milestones[milestoneID, of: caller.organizationID], Policy.submit(caller, participates: true, organizationKind: .member) == .allowed,
             case .success(let valid) = SubmissionRules.validate(draft, metricUnit: facts.unit, aggregation: facts.aggregation, today: .today())
         {
             if let stored = try await tx.submitKnown(valid, milestone: milestoneID, facts: facts, caller: caller) { return .created(stored) }
@@ -70,7 +71,7 @@ struct SubmissionRoutes {
         }
         guard let kind = target.organizationKind else { throw Problems.notFound("your organization") }
         try check(Policy.submit(caller, participates: target.participates, organizationKind: kind), "the milestone")
-        env.milestones.remember(target.facts, of: milestoneID)
+        env.milestones.remember(target.facts, of: milestoneID, for: caller.organizationID)
         let milestone = target.milestone
         switch SubmissionRules.validate(draft, metricUnit: milestone.unit, aggregation: target.aggregation, today: .today()) {
         case .failure(let invalid): throw Problems.invalid(invalid.errors)

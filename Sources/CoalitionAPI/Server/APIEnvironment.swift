@@ -11,7 +11,7 @@ public struct APIEnvironment: Sendable {
     public let migrator: Migrator
     /// Recently presented tokens, so that most requests need no query to know their caller.
     public let tokens: TokenCache
-    /// The unchanging facts of milestones submitted to, so that a submission costs one flight.
+    /// The unchanging facts of milestones each organization submitted to: a submission in one flight.
     public let milestones = KnownMilestones()
     /// Set once SIGTERM has arrived: readiness then answers 503 while requests are still served.
     public let draining = Draining()

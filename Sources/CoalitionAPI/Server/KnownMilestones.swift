@@ -2,29 +2,39 @@ import CoalitionStore
 import Foundation
 import Synchronization
 
-/// The facts of milestones this server has seen a submission to (`MilestoneFacts`: project,
-/// metric unit and aggregation, which never change), so that the next submission is judged by
-/// `SubmissionRules` before anything is sent and stored in one round trip (`submitKnown`).
+/// The facts of milestones that organizations of this server's callers were allowed to submit
+/// to (`MilestoneFacts`: project, metric unit and aggregation, which never change), so that the
+/// next submission of the same organization is judged by `SubmissionRules` before anything is
+/// sent and stored in one round trip (`submitKnown`).
 ///
-/// Nothing here decides who may see or submit to a milestone: the one statement checks that
-/// again, and a submission it does not store takes the usual way (read, judge, store).
-/// Bounded: at most `capacity` milestones; a full memory starts over.
+/// Kept per milestone *and* organization: an organization takes the one-flight way only to a
+/// milestone the policy has let it submit to, so how long a refusal takes says nothing of
+/// milestones it cannot see. Nothing here decides: the one statement checks visibility and
+/// participation again, and a submission it does not store takes the usual way (read, judge,
+/// store). Bounded: at most `capacity` pairs; a full memory starts over.
 public final class KnownMilestones: Sendable {
     public let capacity: Int
-    private let facts = Mutex<[UUID: MilestoneFacts]>([:])
+
+    private struct Key: Hashable {
+        var milestone: UUID
+        var organization: UUID
+    }
+
+    private let facts = Mutex<[Key: MilestoneFacts]>([:])
 
     public init(capacity: Int = 10_000) {
         self.capacity = capacity
     }
 
-    public subscript(milestone: UUID) -> MilestoneFacts? {
-        facts.withLock { $0[milestone] }
+    public subscript(milestone: UUID, of organization: UUID) -> MilestoneFacts? {
+        facts.withLock { $0[Key(milestone: milestone, organization: organization)] }
     }
 
-    public func remember(_ known: MilestoneFacts, of milestone: UUID) {
+    public func remember(_ known: MilestoneFacts, of milestone: UUID, for organization: UUID) {
+        let key = Key(milestone: milestone, organization: organization)
         facts.withLock { facts in
-            if facts.count >= capacity, facts[milestone] == nil { facts.removeAll(keepingCapacity: true) }
-            facts[milestone] = known
+            if facts.count >= capacity, facts[key] == nil { facts.removeAll(keepingCapacity: true) }
+            facts[key] = known
         }
     }
 
