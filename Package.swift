@@ -117,14 +117,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings,
-            // NIO takes over Swift concurrency's executor through the runtime's enqueue hook,
-            // which it finds with dlsym; with --static-swift-stdlib the runtime is in the
-            // executable, whose symbols dlsym sees only when exported.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=swift_task_enqueueGlobal_hook"])]
+            swiftSettings: swiftSettings
         ),
         // HTTP client of the API; never links libpq.
         .target(

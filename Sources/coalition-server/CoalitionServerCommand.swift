@@ -8,10 +8,8 @@ import Logging
 import Metrics
 import PQ
 import NIOCore
-import NIOPosix
 import Prometheus
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 @main
@@ -22,19 +20,6 @@ struct CoalitionServerCommand: AsyncParsableCommand {
         version: CoalitionVersion.current,
         subcommands: [Serve.self, Migrate.self, Bootstrap.self, SeedDemo.self, AuditVerify.self, PACTClients.self],
         defaultSubcommand: Serve.self)
-
-    /// Whether Swift concurrency's jobs run on NIO's event loops (`main`); `serve` says so when not.
-    static let tasksOnEventLoops = Atomic(false)
-
-    static func main() async {
-        // Swift concurrency's jobs run on NIO's event loops, the threads that already do the
-        // sockets' I/O: a request's task no longer hops from its channel's event loop to the
-        // cooperative pool and back. Before anything else is enqueued. (NIO finds the runtime's
-        // hook with dlsym: a static build exports it, see Package.swift.)
-        let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        tasksOnEventLoops.store(installed, ordering: .relaxed)
-        await main(nil)
-    }
 }
 
 /// Flags shared by every subcommand; each overrides its environment variable.
@@ -181,9 +166,6 @@ struct Serve: AsyncParsableCommand {
             if let port { settings.port = try ServerSettings.integer(String(port), "--port", 0...65535) }
             if let poolSize { settings.poolSize = try ServerSettings.integer(String(poolSize), "--pool-size", 1...200) }
             let logger = makeLogger(settings, label: "coalition")
-            if !CoalitionServerCommand.tasksOnEventLoops.load(ordering: .relaxed) {
-                logger.notice("tasks run on Swift's own thread pool: NIO's event loops could not take it over")
-            }
             // Before the pool exists, so that its gauges register with Prometheus.
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
