@@ -39,7 +39,7 @@ final class Canceller: @unchecked Sendable {
     init(_ pointer: OpaquePointer?) { self.pointer = pointer }
     /// Asks the server to stop the running statement, from a Dispatch thread: `PQcancel` opens a
     /// connection of its own and waits for it (as long as a TCP connect takes when the server is
-    /// unreachable), which must not hold the cancelling thread, an event loop of the server's.
+    /// unreachable), which must not hold the cancelling thread, one of Swift concurrency's few.
     /// The closure keeps this object, so the `PGcancel` lives until the request is sent.
     func cancel() {
         guard pointer != nil else { return }

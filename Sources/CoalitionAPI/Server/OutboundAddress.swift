@@ -19,8 +19,7 @@ enum OutboundAddress {
         }
     }
 
-    /// The numeric addresses of `host` (getaddrinfo, which blocks, on a Dispatch thread: not on the
-    /// event loops that run the tasks).
+    /// The numeric addresses of `host` (getaddrinfo, off the cooperative pool).
     static func resolve(_ host: String) async throws -> [String] {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
